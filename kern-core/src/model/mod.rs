@@ -1,0 +1,136 @@
+//! Models: one turn of a conversation, through a provider or offline.
+
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+
+use crate::message::{Message, ToolCall};
+use crate::tool::ToolDefinition;
+
+/// Tokens a provider reported.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Tokens read.
+    pub input_tokens: u64,
+    /// Tokens written.
+    pub output_tokens: u64,
+}
+
+impl std::ops::AddAssign for Usage {
+    fn add_assign(&mut self, other: Usage) {
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+    }
+}
+
+/// What the agent gives a model for one turn.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelRequest<'a> {
+    /// The agent's instructions (a system prompt), if any.
+    pub instructions: Option<&'a str>,
+    /// The conversation so far: session history, then the run's messages.
+    pub messages: &'a [Message],
+    /// The tools the model may call.
+    pub tools: &'a [&'a ToolDefinition],
+}
+
+/// What a model answers in one turn.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelResponse {
+    /// Text, if any.
+    pub content: Option<String>,
+    /// Tool calls, if any (several in one turn are run together).
+    pub tool_calls: Vec<ToolCall>,
+    /// Tokens of this turn.
+    pub usage: Usage,
+}
+
+/// One event of a streamed turn.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelEvent {
+    /// A piece of the text.
+    ContentDelta(String),
+    /// The whole turn, assembled; always the last event of a successful stream.
+    Completed(ModelResponse),
+}
+
+/// A model: given the conversation and the tools, it answers one turn.
+///
+/// Object safe; the agent keeps it as `Arc<dyn Model>`.
+pub trait Model: Send + Sync + 'static {
+    /// A name for logs and errors ("openai:gpt-4o-mini", "test").
+    fn name(&self) -> &str;
+
+    /// One turn.
+    fn invoke<'a>(
+        &'a self,
+        request: ModelRequest<'a>,
+    ) -> BoxFuture<'a, Result<ModelResponse, ModelError>>;
+
+    /// One turn, streamed. The default gives the whole answer as one delta and the completion.
+    fn invoke_stream<'a>(
+        &'a self,
+        request: ModelRequest<'a>,
+    ) -> BoxStream<'a, Result<ModelEvent, ModelError>> {
+        use futures::StreamExt;
+        futures::stream::once(self.invoke(request))
+            .flat_map(|result| {
+                let events: Vec<Result<ModelEvent, ModelError>> = match result {
+                    Ok(response) => {
+                        let mut events = Vec::with_capacity(2);
+                        if let Some(text) = response.content.clone().filter(|t| !t.is_empty()) {
+                            events.push(Ok(ModelEvent::ContentDelta(text)));
+                        }
+                        events.push(Ok(ModelEvent::Completed(response)));
+                        events
+                    }
+                    Err(error) => vec![Err(error)],
+                };
+                futures::stream::iter(events)
+            })
+            .boxed()
+    }
+}
+
+/// A model (provider) failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModelError {
+    /// The provider answered with an error status.
+    #[error("{provider} answered HTTP {status}: {message}")]
+    Http {
+        /// The provider ("openai", "anthropic", …).
+        provider: String,
+        /// The HTTP status.
+        status: u16,
+        /// The provider's error message.
+        message: String,
+    },
+    /// The request did not get through (connection, TLS, timeout).
+    #[error("{provider}: transport error: {message}")]
+    Transport {
+        /// The provider.
+        provider: String,
+        /// What failed.
+        message: String,
+    },
+    /// The provider's answer could not be understood, or a stream ended early.
+    #[error("{provider}: invalid response: {message}")]
+    InvalidResponse {
+        /// The provider.
+        provider: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The model is not configured (no API key, bad base URL, …).
+    #[error("{provider}: configuration: {message}")]
+    Config {
+        /// The provider.
+        provider: String,
+        /// What is missing.
+        message: String,
+    },
+    /// An offline model could not answer (a `FunctionModel` closure failed, say).
+    #[error("{0}")]
+    Other(String),
+}

@@ -1,0 +1,49 @@
+//! Run stores: where paused (and finished) runs live, so a run can be continued later, by
+//! another agent, in another process.
+//!
+//! Every store implements [`RunStore`] and passes the same conformance suite.
+
+mod memory;
+
+pub use memory::MemoryStore;
+
+use futures::future::BoxFuture;
+
+use crate::error::Result;
+use crate::run::RunOutput;
+
+/// A run as stored, with its version for optimistic concurrency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRun {
+    /// The run.
+    pub run: RunOutput,
+    /// Its version: 1 when created, one more at every update.
+    pub version: u64,
+}
+
+/// Where runs are kept.
+///
+/// Writes are atomic: a run is either written whole or not at all. `update` is a compare-and-set
+/// on the version, which is what makes a continue of a pause happen at most once.
+pub trait RunStore: Send + Sync + 'static {
+    /// Loads a run. [`Error::RunNotFound`](crate::Error::RunNotFound) when there is none;
+    /// [`Error::CorruptRun`](crate::Error::CorruptRun) or
+    /// [`Error::UnsupportedSchemaVersion`](crate::Error::UnsupportedSchemaVersion) when its data
+    /// cannot be read.
+    fn load<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<StoredRun>>;
+
+    /// Stores a new run at version 1. [`Error::RunExists`](crate::Error::RunExists) when its id is
+    /// taken.
+    fn create<'a>(&'a self, run: &'a RunOutput) -> BoxFuture<'a, Result<u64>>;
+
+    /// Replaces a run if its stored version is still `expected_version`, and returns the new
+    /// version; otherwise [`Error::Conflict`](crate::Error::Conflict) and nothing changes.
+    fn update<'a>(
+        &'a self,
+        run: &'a RunOutput,
+        expected_version: u64,
+    ) -> BoxFuture<'a, Result<u64>>;
+
+    /// The runs of a session, oldest first.
+    fn session_runs<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<Vec<RunOutput>>>;
+}

@@ -1,0 +1,19 @@
+//! kern: LLM agents whose tools stay under the host program's control.
+//!
+//! A plain Rust function becomes a tool with `#[tool]`; tools the host must handle (marked
+//! `external_execution`, `requires_confirmation` or `requires_user_input`) pause the run and come
+//! back to the host as requirements, and the host continues the run when it has resolved them.
+//!
+//! Start with [`prelude`].
+
+pub use kern_core::*;
+pub use kern_macros::tool;
+
+/// What a kern program needs in scope.
+pub mod prelude {
+    pub use kern_core::{
+        ExecutionMode, IntoTools, Message, Model, Requirement, RunOutput, RunStatus, RunStore,
+        Tool, ToolContext, ToolDefinition, ToolError, ToolResult,
+    };
+    pub use kern_macros::tool;
+}
