@@ -1,11 +1,11 @@
 //! [`MemoryStore`]: runs kept in this process, the default store.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures::future::{BoxFuture, FutureExt};
 
-use super::{RunStore, StoredRun};
+use super::{RunStore, StoredRun, codec};
 use crate::error::{Error, Result};
 use crate::run::RunOutput;
 
@@ -17,8 +17,17 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct Inner {
-    runs: HashMap<String, StoredRun>,
-    sessions: HashMap<String, Vec<String>>,
+    runs: HashMap<String, Entry>,
+    /// Per session, its runs' ids by creation number: oldest first.
+    sessions: HashMap<String, BTreeMap<u64, String>>,
+    /// The creation number of the next run.
+    next_created: u64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    stored: StoredRun,
+    created: u64,
 }
 
 impl MemoryStore {
@@ -38,11 +47,16 @@ impl MemoryStore {
 
 impl RunStore for MemoryStore {
     fn load<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<StoredRun>> {
-        let found = self.lock().runs.get(run_id).cloned();
-        futures::future::ready(found.ok_or_else(|| Error::RunNotFound {
-            run_id: run_id.to_owned(),
-        }))
-        .boxed()
+        let found = self.lock().runs.get(run_id).map(|e| e.stored.clone());
+        let result = match found {
+            Some(stored) => {
+                codec::check_schema_version(run_id, stored.run.schema_version).map(|()| stored)
+            }
+            None => Err(Error::RunNotFound {
+                run_id: run_id.to_owned(),
+            }),
+        };
+        futures::future::ready(result).boxed()
     }
 
     fn create<'a>(&'a self, run: &'a RunOutput) -> BoxFuture<'a, Result<u64>> {
@@ -52,18 +66,23 @@ impl RunStore for MemoryStore {
                 run_id: run.run_id.clone(),
             })
         } else {
+            let created = inner.next_created;
+            inner.next_created += 1;
             inner.runs.insert(
                 run.run_id.clone(),
-                StoredRun {
-                    run: run.clone(),
-                    version: 1,
+                Entry {
+                    stored: StoredRun {
+                        run: run.clone(),
+                        version: 1,
+                    },
+                    created,
                 },
             );
             inner
                 .sessions
                 .entry(run.session_id.clone())
                 .or_default()
-                .push(run.run_id.clone());
+                .insert(created, run.run_id.clone());
             Ok(1)
         };
         futures::future::ready(result).boxed()
@@ -75,16 +94,27 @@ impl RunStore for MemoryStore {
         expected_version: u64,
     ) -> BoxFuture<'a, Result<u64>> {
         let mut inner = self.lock();
+        let inner = &mut *inner;
         let result = match inner.runs.get_mut(&run.run_id) {
-            Some(stored) if stored.version == expected_version => {
-                stored.run = run.clone();
-                stored.version += 1;
-                Ok(stored.version)
+            Some(entry) if entry.stored.version == expected_version => {
+                if entry.stored.run.session_id != run.session_id {
+                    if let Some(old) = inner.sessions.get_mut(&entry.stored.run.session_id) {
+                        old.remove(&entry.created);
+                    }
+                    inner
+                        .sessions
+                        .entry(run.session_id.clone())
+                        .or_default()
+                        .insert(entry.created, run.run_id.clone());
+                }
+                entry.stored.run = run.clone();
+                entry.stored.version += 1;
+                Ok(entry.stored.version)
             }
             found => Err(Error::Conflict {
                 run_id: run.run_id.clone(),
                 expected: expected_version,
-                found: found.map_or(0, |s| s.version),
+                found: found.map_or(0, |e| e.stored.version),
             }),
         };
         futures::future::ready(result).boxed()
@@ -96,9 +126,13 @@ impl RunStore for MemoryStore {
             .sessions
             .get(session_id)
             .into_iter()
-            .flatten()
-            .filter_map(|id| inner.runs.get(id).map(|s| s.run.clone()))
+            .flat_map(|runs| runs.values())
+            .filter_map(|id| inner.runs.get(id))
+            .map(|Entry { stored, .. }| {
+                codec::check_schema_version(&stored.run.run_id, stored.run.schema_version)
+                    .map(|()| stored.run.clone())
+            })
             .collect();
-        futures::future::ready(Ok(runs)).boxed()
+        futures::future::ready(runs).boxed()
     }
 }

@@ -1,11 +1,21 @@
 //! Run stores: where paused (and finished) runs live, so a run can be continued later, by
 //! another agent, in another process.
 //!
-//! Every store implements [`RunStore`] and passes the same conformance suite.
+//! Every store implements [`RunStore`] and passes the same conformance suite (`conformance`,
+//! behind the cargo feature of that name). [`MemoryStore`] keeps runs in this process;
+//! `SqliteStore` (cargo feature `sqlite`, on by default) keeps them in a SQLite file that other
+//! processes can open to continue them.
 
+mod codec;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
 
 use futures::future::BoxFuture;
 

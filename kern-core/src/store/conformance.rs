@@ -1,0 +1,458 @@
+//! The checks every [`RunStore`] must pass (cargo feature `conformance`).
+//!
+//! A store crate runs them from its tests, against a fresh store or one shared with other tests
+//! (every check uses ids of its own):
+//!
+//! ```ignore
+//! #[tokio::test(flavor = "multi_thread")]
+//! async fn my_store_conforms() {
+//!     kern_core::store::conformance::run_all(MyStore::new()).await;
+//! }
+//! ```
+//!
+//! The checks are test code: they panic, like `assert!`, naming what the store got wrong. They
+//! need a tokio runtime (a multi-thread one, so the concurrency check runs truly in parallel).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
+
+use super::{RunStore, StoredRun};
+use crate::error::Error;
+use crate::message::{Message, ToolCall};
+use crate::model::Usage;
+use crate::requirement::{Requirement, RequirementKind, ToolExecution};
+use crate::run::{Metrics, RunOutput, RunStatus, SCHEMA_VERSION};
+
+/// Runs every check of this module against `store`.
+pub async fn run_all<S: RunStore + Clone>(store: S) {
+    create_then_load_round_trips(&store).await;
+    create_twice_is_refused(&store).await;
+    update_is_compare_and_set(&store).await;
+    conflicting_update_changes_nothing(&store).await;
+    update_of_unknown_run_conflicts(&store).await;
+    unknown_run_is_not_found(&store).await;
+    session_runs_are_grouped_oldest_first(&store).await;
+    update_to_another_session_regroups_the_run(&store).await;
+    user_id_is_kept(&store).await;
+    unsupported_schema_version_is_refused(&store).await;
+    concurrent_updates_of_one_version_one_wins(store).await;
+}
+
+/// A run paused on one external tool call, as the agent stores it: a system and a user
+/// message, the model's turn with two tool calls, the result of the internal one, and the
+/// requirement of the external one. Text with non-ASCII characters, to catch encoding slips.
+pub fn paused_run(run_id: &str, session_id: &str) -> RunOutput {
+    let internal = ToolExecution {
+        tool_call_id: "call_1".to_owned(),
+        tool_name: "get_time".to_owned(),
+        tool_args: json!({}),
+        result: Some("2026-11-21T14:00:00Z".to_owned()),
+        is_error: false,
+    };
+    let external = ToolExecution {
+        tool_call_id: "call_2".to_owned(),
+        tool_name: "execute_shell_command".to_owned(),
+        tool_args: json!({ "command": "ls -la ~/Übungen" }),
+        result: None,
+        is_error: false,
+    };
+    RunOutput {
+        schema_version: SCHEMA_VERSION,
+        run_id: run_id.to_owned(),
+        session_id: session_id.to_owned(),
+        user_id: None,
+        status: RunStatus::Paused,
+        content: None,
+        messages: vec![
+            Message::system("You are a helpful assistant with a shell."),
+            Message::user("What files do I have in my current directory? ⚙"),
+            Message::assistant(
+                Some("Let me look.".to_owned()),
+                vec![
+                    ToolCall::new("call_1", "get_time", "{}"),
+                    ToolCall::new(
+                        "call_2",
+                        "execute_shell_command",
+                        r#"{"command":"ls -la ~/Übungen"}"#,
+                    ),
+                ],
+            ),
+            Message::Tool {
+                tool_call_id: "call_1".to_owned(),
+                tool_name: "get_time".to_owned(),
+                content: "2026-11-21T14:00:00Z".to_owned(),
+                is_error: false,
+            },
+        ],
+        tool_executions: vec![internal],
+        requirements: vec![Requirement::new(
+            RequirementKind::ExternalExecution,
+            external,
+        )],
+        metrics: Metrics {
+            turns: 1,
+            tool_calls: 2,
+            usage: Usage {
+                input_tokens: 120,
+                output_tokens: 48,
+            },
+        },
+        error: None,
+    }
+}
+
+/// An id no other check (and no earlier run of this one on a persistent store) uses.
+fn unique(label: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{label}-{}-{nanos}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+async fn load_ok(store: &impl RunStore, run_id: &str) -> StoredRun {
+    match store.load(run_id).await {
+        Ok(stored) => stored,
+        Err(error) => panic!("load of run `{run_id}` failed: {error}"),
+    }
+}
+
+/// A run reads back exactly as it was created, at version 1.
+pub async fn create_then_load_round_trips(store: &impl RunStore) {
+    let run = paused_run(&unique("round-trip"), &unique("session"));
+    assert_eq!(store.create(&run).await.expect("create"), 1);
+    let stored = load_ok(store, &run.run_id).await;
+    assert_eq!(stored.version, 1, "a created run is at version 1");
+    assert_eq!(
+        stored.run, run,
+        "the run read back differs from the one created"
+    );
+}
+
+/// A second create of the same id is [`Error::RunExists`] and leaves the first run as it was.
+pub async fn create_twice_is_refused(store: &impl RunStore) {
+    let run = paused_run(&unique("twice"), &unique("session"));
+    store.create(&run).await.expect("first create");
+    let mut other = run.clone();
+    other.content = Some("another run under the same id".to_owned());
+    match store.create(&other).await {
+        Err(Error::RunExists { run_id }) => assert_eq!(run_id, run.run_id),
+        other => panic!(
+            "second create of `{}`: expected RunExists, got {other:?}",
+            run.run_id
+        ),
+    }
+    let stored = load_ok(store, &run.run_id).await;
+    assert_eq!(stored.run, run, "a refused create changed the stored run");
+    assert_eq!(stored.version, 1);
+    let session = store.session_runs(&run.session_id).await.expect("session");
+    assert_eq!(session, vec![run], "a refused create changed the session");
+}
+
+/// An update at the current version applies and returns the next version, again and again.
+pub async fn update_is_compare_and_set(store: &impl RunStore) {
+    let mut run = paused_run(&unique("cas"), &unique("session"));
+    store.create(&run).await.expect("create");
+    for expected in 1..=3 {
+        run.metrics.turns += 1;
+        run.content = Some(format!("turn {}", run.metrics.turns));
+        let version = store
+            .update(&run, expected)
+            .await
+            .expect("update at current version");
+        assert_eq!(version, expected + 1, "update returns the next version");
+        let stored = load_ok(store, &run.run_id).await;
+        assert_eq!(stored.version, expected + 1);
+        assert_eq!(stored.run, run, "the update was not stored whole");
+    }
+    run.status = RunStatus::Completed;
+    run.requirements.clear();
+    store.update(&run, 4).await.expect("update to completed");
+    assert_eq!(
+        load_ok(store, &run.run_id).await.run.status,
+        RunStatus::Completed
+    );
+}
+
+/// An update at a stale version is [`Error::Conflict`] (naming the version found) and changes
+/// nothing.
+pub async fn conflicting_update_changes_nothing(store: &impl RunStore) {
+    let run = paused_run(&unique("conflict"), &unique("session"));
+    store.create(&run).await.expect("create");
+    let mut winner = run.clone();
+    winner.status = RunStatus::Completed;
+    winner.content = Some("the winner".to_owned());
+    assert_eq!(store.update(&winner, 1).await.expect("first update"), 2);
+
+    let mut loser = run.clone();
+    loser.content = Some("the loser".to_owned());
+    for stale in [1, 3, 0] {
+        match store.update(&loser, stale).await {
+            Err(Error::Conflict {
+                run_id,
+                expected,
+                found,
+            }) => {
+                assert_eq!(run_id, run.run_id);
+                assert_eq!(expected, stale);
+                assert_eq!(found, 2, "a conflict names the version in the store");
+            }
+            other => panic!("update at version {stale} of a run at 2: got {other:?}"),
+        }
+    }
+    let stored = load_ok(store, &run.run_id).await;
+    assert_eq!(
+        stored.version, 2,
+        "a conflicting update changed the version"
+    );
+    assert_eq!(stored.run, winner, "a conflicting update changed the run");
+}
+
+/// An update of a run the store does not have is [`Error::Conflict`] with `found: 0`, and
+/// creates nothing.
+pub async fn update_of_unknown_run_conflicts(store: &impl RunStore) {
+    let run = paused_run(&unique("never-created"), &unique("session"));
+    match store.update(&run, 1).await {
+        Err(Error::Conflict {
+            run_id,
+            expected: 1,
+            found: 0,
+        }) => assert_eq!(run_id, run.run_id),
+        other => panic!("update of an unknown run: got {other:?}"),
+    }
+    assert!(matches!(
+        store.load(&run.run_id).await,
+        Err(Error::RunNotFound { .. })
+    ));
+}
+
+/// Loading an unknown id is [`Error::RunNotFound`] naming it.
+pub async fn unknown_run_is_not_found(store: &impl RunStore) {
+    let run_id = unique("unknown");
+    match store.load(&run_id).await {
+        Err(Error::RunNotFound { run_id: named }) => assert_eq!(named, run_id),
+        other => panic!("load of an unknown run: got {other:?}"),
+    }
+}
+
+/// `session_runs` gives a session's runs, only them, in creation order (not id order, not
+/// update order); an unknown session has none.
+pub async fn session_runs_are_grouped_oldest_first(store: &impl RunStore) {
+    let a = unique("session-a");
+    let b = unique("session-b");
+    let base = unique("order");
+    // Ids whose alphabetical order is not the creation order.
+    let a_runs: Vec<RunOutput> = ["c", "a", "b"]
+        .iter()
+        .map(|p| paused_run(&format!("{p}-{base}"), &a))
+        .collect();
+    let b_runs: Vec<RunOutput> = ["z", "y"]
+        .iter()
+        .map(|p| paused_run(&format!("{p}-{base}"), &b))
+        .collect();
+    store.create(&a_runs[0]).await.expect("create");
+    store.create(&b_runs[0]).await.expect("create");
+    store.create(&a_runs[1]).await.expect("create");
+    store.create(&b_runs[1]).await.expect("create");
+    store.create(&a_runs[2]).await.expect("create");
+
+    let mut a_runs = a_runs;
+    // Updating the oldest run does not move it to the end.
+    a_runs[0].status = RunStatus::Completed;
+    a_runs[0].content = Some("done".to_owned());
+    store.update(&a_runs[0], 1).await.expect("update");
+
+    assert_eq!(store.session_runs(&a).await.expect("session a"), a_runs);
+    assert_eq!(store.session_runs(&b).await.expect("session b"), b_runs);
+    assert_eq!(
+        store
+            .session_runs(&unique("no-such-session"))
+            .await
+            .expect("unknown session"),
+        Vec::new()
+    );
+}
+
+/// A run updated with another session id is found in that session (at its creation place) and
+/// no longer in the old one.
+pub async fn update_to_another_session_regroups_the_run(store: &impl RunStore) {
+    let old = unique("old-session");
+    let new = unique("new-session");
+    let first = paused_run(&unique("first"), &new);
+    let mut moved = paused_run(&unique("moved"), &old);
+    let last = paused_run(&unique("last"), &new);
+    store.create(&first).await.expect("create");
+    store.create(&moved).await.expect("create");
+    store.create(&last).await.expect("create");
+    moved.session_id = new.clone();
+    store.update(&moved, 1).await.expect("update");
+    assert_eq!(
+        store.session_runs(&old).await.expect("old session"),
+        Vec::new()
+    );
+    assert_eq!(
+        store.session_runs(&new).await.expect("new session"),
+        vec![first, moved, last]
+    );
+}
+
+/// The user id is stored and read back, set or not.
+pub async fn user_id_is_kept(store: &impl RunStore) {
+    let session = unique("session");
+    let mut with_user = paused_run(&unique("user"), &session);
+    with_user.user_id = Some("user-42 ✓".to_owned());
+    let without_user = paused_run(&unique("no-user"), &session);
+    store.create(&with_user).await.expect("create");
+    store.create(&without_user).await.expect("create");
+    assert_eq!(
+        load_ok(store, &with_user.run_id)
+            .await
+            .run
+            .user_id
+            .as_deref(),
+        Some("user-42 ✓")
+    );
+    assert_eq!(load_ok(store, &without_user.run_id).await.run.user_id, None);
+    let runs = store.session_runs(&session).await.expect("session");
+    assert_eq!(runs, vec![with_user.clone(), without_user]);
+
+    with_user.user_id = Some("user-43".to_owned());
+    store.update(&with_user, 1).await.expect("update");
+    assert_eq!(
+        load_ok(store, &with_user.run_id)
+            .await
+            .run
+            .user_id
+            .as_deref(),
+        Some("user-43")
+    );
+}
+
+/// A run of a schema version this kern does not read is refused with
+/// [`Error::UnsupportedSchemaVersion`] naming it, by `load` and by `session_runs` of its session;
+/// the other runs, of its session or not, are unaffected.
+pub async fn unsupported_schema_version_is_refused(store: &impl RunStore) {
+    let session = unique("session");
+    let other_session = unique("session");
+    let mut future = paused_run(&unique("future"), &session);
+    future.schema_version = SCHEMA_VERSION + 1;
+    let neighbour = paused_run(&unique("neighbour"), &session);
+    let elsewhere = paused_run(&unique("elsewhere"), &other_session);
+    store.create(&neighbour).await.expect("create");
+    store.create(&future).await.expect("create");
+    store.create(&elsewhere).await.expect("create");
+
+    let check = |result: Result<_, Error>, what: &str| match result {
+        Err(Error::UnsupportedSchemaVersion {
+            run_id,
+            found,
+            supported,
+        }) => {
+            assert_eq!(run_id, future.run_id, "{what}: the error names the run");
+            assert_eq!(found, SCHEMA_VERSION + 1, "{what}");
+            assert_eq!(supported, SCHEMA_VERSION, "{what}");
+        }
+        other => panic!("{what}: expected UnsupportedSchemaVersion, got {other:?}"),
+    };
+    check(store.load(&future.run_id).await.map(|_| ()), "load");
+    check(
+        store.session_runs(&session).await.map(|_| ()),
+        "session_runs",
+    );
+
+    assert_eq!(load_ok(store, &neighbour.run_id).await.run, neighbour);
+    assert_eq!(load_ok(store, &elsewhere.run_id).await.run, elsewhere);
+    assert_eq!(
+        store
+            .session_runs(&other_session)
+            .await
+            .expect("other session"),
+        vec![elsewhere]
+    );
+}
+
+/// Many updates of the same version at once, from parallel tasks: exactly one applies, every
+/// other one is [`Error::Conflict`], and the stored run is the winner's.
+pub async fn concurrent_updates_of_one_version_one_wins<S: RunStore + Clone>(store: S) {
+    const RACERS: usize = 8;
+    let run = paused_run(&unique("race"), &unique("session"));
+    store.create(&run).await.expect("create");
+    let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let tasks: Vec<_> = (0..RACERS)
+        .map(|i| {
+            let store = store.clone();
+            let barrier = barrier.clone();
+            let mut mine = run.clone();
+            mine.status = RunStatus::Completed;
+            mine.content = Some(format!("racer {i}"));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let result = store.update(&mine, 1).await;
+                (mine, result)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for task in tasks {
+        let (mine, result) = task.await.expect("racer task panicked");
+        match result {
+            Ok(version) => {
+                assert_eq!(version, 2);
+                winners.push(mine);
+            }
+            Err(Error::Conflict {
+                expected: 1,
+                found: 2,
+                ..
+            }) => {}
+            Err(other) => panic!("a racing update failed with {other:?}"),
+        }
+    }
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one of {RACERS} racing updates must apply"
+    );
+    let stored = load_ok(&store, &run.run_id).await;
+    assert_eq!(stored.version, 2);
+    assert_eq!(stored.run, winners[0], "the stored run is not the winner's");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn memory_store_conforms() {
+        run_all(MemoryStore::new()).await;
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_store_in_memory_conforms() {
+        run_all(crate::store::SqliteStore::open_in_memory().unwrap()).await;
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_store_on_a_file_conforms() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("runs.db");
+        run_all(crate::store::SqliteStore::open(&path).await.unwrap()).await;
+        // And again on the same file, reopened, with the runs of the first pass in it.
+        run_all(crate::store::SqliteStore::open(&path).await.unwrap()).await;
+    }
+
+    #[test]
+    fn unique_ids_differ() {
+        assert_ne!(unique("x"), unique("x"));
+    }
+}

@@ -1,0 +1,454 @@
+//! [`SqliteStore`]: runs in an embedded SQLite file, shared by every process that opens it.
+
+use std::fmt;
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures::future::{BoxFuture, FutureExt};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use super::{RunStore, StoredRun, codec};
+use crate::error::{Error, Result};
+use crate::run::RunOutput;
+
+/// How long a write waits for another connection's write to finish before it fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The layout of kern's tables in the file (not the layout of a run, which is
+/// [`SCHEMA_VERSION`](crate::SCHEMA_VERSION)).
+const LAYOUT_VERSION: i64 = 1;
+
+const CREATE_TABLES: &str = "
+CREATE TABLE IF NOT EXISTS kern_meta (
+    key   TEXT PRIMARY KEY NOT NULL,
+    value INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kern_runs (
+    run_id         TEXT PRIMARY KEY NOT NULL,
+    session_id     TEXT NOT NULL,
+    user_id        TEXT,
+    status         TEXT NOT NULL,
+    schema_version INTEGER NOT NULL,
+    version        INTEGER NOT NULL,
+    created_seq    INTEGER NOT NULL UNIQUE,
+    created_at_ms  INTEGER NOT NULL,
+    updated_at_ms  INTEGER NOT NULL,
+    run            TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS kern_runs_by_session ON kern_runs (session_id, created_seq);
+";
+
+const INSERT_RUN: &str = "
+INSERT INTO kern_runs (run_id, session_id, user_id, status, schema_version, version,
+                       created_seq, created_at_ms, updated_at_ms, run)
+VALUES (?1, ?2, ?3, ?4, ?5, 1,
+        (SELECT COALESCE(MAX(created_seq), 0) + 1 FROM kern_runs), ?6, ?6, ?7)
+ON CONFLICT (run_id) DO NOTHING";
+
+const UPDATE_RUN: &str = "
+UPDATE kern_runs
+SET session_id = ?2, user_id = ?3, status = ?4, schema_version = ?5, version = version + 1,
+    updated_at_ms = ?6, run = ?7
+WHERE run_id = ?1 AND version = ?8";
+
+const SELECT_VERSION: &str = "SELECT version FROM kern_runs WHERE run_id = ?1";
+
+const SELECT_RUN: &str = "SELECT run_id, version, run FROM kern_runs WHERE run_id = ?1";
+
+const SELECT_SESSION: &str = "
+SELECT run_id, version, run FROM kern_runs WHERE session_id = ?1 ORDER BY created_seq";
+
+/// Runs kept in a SQLite file: the store for continuing a run in another process.
+///
+/// Any number of processes (and stores in one process) may open the same file; a continue
+/// started in one of them and a continue started in another cannot both apply to the same
+/// pause, because [`update`](RunStore::update) is a compare-and-set on the run's version inside
+/// one SQLite transaction.
+///
+/// SQLite is compiled into the program (rusqlite's `bundled` feature): there is nothing to
+/// install. The table is `kern_runs` (with `kern_meta`), so the file may hold the host's own
+/// tables too. Each run is one row: its id, session, user, status, schema version, version and
+/// creation order as columns, and the run itself as JSON.
+///
+/// # Durability
+///
+/// The file is in WAL mode with `synchronous = NORMAL`. Every write is one transaction: it is
+/// applied whole or not at all, whatever happens to the process. A write that has returned
+/// survives the process being killed (the data is in the operating system's hands); after a
+/// power loss or an operating-system crash, the last writes before it may be lost (the run is
+/// then found as it was before them), but the file is never corrupt. That is the usual trade of
+/// WAL + `NORMAL`: no disk flush per write, which is what makes thousands of pauses a second
+/// possible.
+///
+/// # Threads
+///
+/// Each store has one connection, owned by a dedicated thread; the async methods send their work
+/// there and never block the async runtime. Clones share that connection, and the thread ends
+/// when the last clone is dropped. A write waits up to 5 seconds for another connection's write
+/// (SQLite's busy timeout) before it fails with [`Error::Store`].
+#[derive(Clone)]
+pub struct SqliteStore {
+    jobs: mpsc::Sender<Job>,
+    location: Arc<str>,
+}
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("location", &&*self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the SQLite file at `path` and its tables.
+    ///
+    /// Fails with [`Error::Store`] when the file cannot be opened, is not a SQLite database, or
+    /// holds kern tables of a layout this kern does not know.
+    ///
+    /// ```no_run
+    /// # async fn f() -> kern_core::Result<()> {
+    /// let store = kern_core::SqliteStore::open("runs.db").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let location: Arc<str> = path.display().to_string().into();
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let (jobs, receiver) = mpsc::channel::<Job>();
+        let thread_location = location.clone();
+        std::thread::Builder::new()
+            .name("kern-sqlite".to_owned())
+            .spawn(move || {
+                let opened = Connection::open(&path)
+                    .map_err(|e| sql_error(&thread_location, "open the file", e))
+                    .and_then(|mut conn| {
+                        prepare(&mut conn, &thread_location)?;
+                        Ok(conn)
+                    });
+                match opened {
+                    Ok(conn) => {
+                        if ready_tx.send(Ok(())).is_ok() {
+                            serve(conn, receiver);
+                        }
+                    }
+                    Err(error) => {
+                        let _ = ready_tx.send(Err(error));
+                    }
+                }
+            })
+            .map_err(|e| Error::store(format!("SQLite `{location}`: start its thread"), e))?;
+        ready_rx.await.map_err(|_| thread_gone(&location))??;
+        tracing::debug!(location = %location, "SQLite store opened");
+        Ok(SqliteStore { jobs, location })
+    }
+
+    /// A store in memory, private to this store and its clones: for tests and demos. Its runs
+    /// are lost with it.
+    pub fn open_in_memory() -> Result<Self> {
+        let location: Arc<str> = ":memory:".into();
+        let mut conn = Connection::open_in_memory().map_err(|e| sql_error(&location, "open", e))?;
+        prepare(&mut conn, &location)?;
+        let (jobs, receiver) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("kern-sqlite".to_owned())
+            .spawn(move || serve(conn, receiver))
+            .map_err(|e| Error::store(format!("SQLite `{location}`: start its thread"), e))?;
+        Ok(SqliteStore { jobs, location })
+    }
+
+    /// Runs `work` on the connection's thread. A SQLite error becomes [`Error::Store`], naming
+    /// the file and `what` was being done.
+    fn call<T: Send + 'static>(
+        &self,
+        what: String,
+        work: impl FnOnce(&mut Connection) -> rusqlite::Result<Result<T>> + Send + 'static,
+    ) -> BoxFuture<'static, Result<T>> {
+        let (reply_tx, reply_rx) = tokio::sync::oneshot::channel();
+        let location = self.location.clone();
+        let job_location = location.clone();
+        let sent = self.jobs.send(Box::new(move |conn: &mut Connection| {
+            let result = match work(conn) {
+                Ok(result) => result,
+                Err(e) => Err(sql_error(&job_location, &what, e)),
+            };
+            // The caller may have stopped waiting; the work is done either way.
+            let _ = reply_tx.send(result);
+        }));
+        async move {
+            sent.map_err(|_| thread_gone(&location))?;
+            reply_rx.await.map_err(|_| thread_gone(&location))?
+        }
+        .boxed()
+    }
+}
+
+/// Sets the connection up: busy timeout, WAL, `synchronous = NORMAL`, kern's tables.
+fn prepare(conn: &mut Connection, location: &str) -> Result<()> {
+    let setup = |conn: &mut Connection| -> rusqlite::Result<(String, i64)> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(CREATE_TABLES)?;
+        tx.execute(
+            "INSERT OR IGNORE INTO kern_meta (key, value) VALUES ('layout_version', ?1)",
+            [LAYOUT_VERSION],
+        )?;
+        let layout: i64 = tx.query_row(
+            "SELECT value FROM kern_meta WHERE key = 'layout_version'",
+            [],
+            |row| row.get(0),
+        )?;
+        tx.commit()?;
+        Ok((mode, layout))
+    };
+    let (mode, layout) = setup(conn).map_err(|e| sql_error(location, "set up kern's tables", e))?;
+    if !mode.eq_ignore_ascii_case("wal") && location != ":memory:" {
+        tracing::warn!(location, mode, "SQLite file is not in WAL mode");
+    }
+    if layout != LAYOUT_VERSION {
+        return Err(Error::Store {
+            message: format!(
+                "SQLite `{location}`: kern's tables have layout version {layout}; this kern reads \
+                 version {LAYOUT_VERSION}"
+            ),
+            source: None,
+        });
+    }
+    Ok(())
+}
+
+/// The connection thread: one job after the other until every clone of the store is gone.
+fn serve(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
+    while let Ok(job) = jobs.recv() {
+        // A job that panics rolls its transaction back (the transaction's drop) and drops its
+        // reply channel, so its caller gets an error; the next jobs are served as usual.
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut conn)));
+    }
+}
+
+fn sql_error(location: &str, what: &str, error: rusqlite::Error) -> Error {
+    Error::store(format!("SQLite `{location}`: {what}"), error)
+}
+
+fn thread_gone(location: &str) -> Error {
+    Error::Store {
+        message: format!("SQLite `{location}`: the connection's thread has stopped"),
+        source: None,
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The columns of a run, taken from it before it goes to the connection's thread.
+struct Columns {
+    run_id: String,
+    session_id: String,
+    user_id: Option<String>,
+    status: String,
+    schema_version: u32,
+    json: String,
+}
+
+impl Columns {
+    fn of(run: &RunOutput) -> Result<Self> {
+        let status = match serde_json::to_value(run.status) {
+            Ok(serde_json::Value::String(status)) => status,
+            _ => run.status.to_string(),
+        };
+        Ok(Columns {
+            run_id: run.run_id.clone(),
+            session_id: run.session_id.clone(),
+            user_id: run.user_id.clone(),
+            status,
+            schema_version: run.schema_version,
+            json: codec::encode_run(run)?,
+        })
+    }
+}
+
+/// A row as read, before it is decoded (off the connection's thread).
+struct RawRow {
+    run_id: String,
+    version: std::result::Result<u64, String>,
+    run: std::result::Result<Vec<u8>, String>,
+}
+
+impl RawRow {
+    /// Reads the row without trusting its types: whatever is in the file becomes a `RawRow`.
+    fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
+        let run_id = match row.get_ref(0)? {
+            ValueRef::Text(bytes) | ValueRef::Blob(bytes) => {
+                String::from_utf8_lossy(bytes).into_owned()
+            }
+            ValueRef::Integer(i) => i.to_string(),
+            ValueRef::Real(r) => r.to_string(),
+            ValueRef::Null => String::new(),
+        };
+        let version = version_of(row.get_ref(1)?);
+        let run = match row.get_ref(2)? {
+            ValueRef::Text(bytes) | ValueRef::Blob(bytes) => Ok(bytes.to_vec()),
+            other => Err(format!("its data is a {} value", other.data_type())),
+        };
+        Ok(RawRow {
+            run_id,
+            version,
+            run,
+        })
+    }
+
+    fn decode(self) -> Result<StoredRun> {
+        let version = self
+            .version
+            .map_err(|reason| codec::corrupt(&self.run_id, reason))?;
+        let data = self
+            .run
+            .map_err(|reason| codec::corrupt(&self.run_id, reason))?;
+        let run = codec::decode_run(&self.run_id, &data)?;
+        Ok(StoredRun { run, version })
+    }
+}
+
+fn version_of(value: ValueRef<'_>) -> std::result::Result<u64, String> {
+    match value {
+        ValueRef::Integer(v) if v >= 1 => Ok(v.unsigned_abs()),
+        ValueRef::Integer(v) => Err(format!("its version is {v}")),
+        other => Err(format!("its version is a {} value", other.data_type())),
+    }
+}
+
+impl RunStore for SqliteStore {
+    fn load<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<StoredRun>> {
+        let id = run_id.to_owned();
+        let read = self.call(format!("load run `{run_id}`"), move |conn| {
+            let mut statement = conn.prepare_cached(SELECT_RUN)?;
+            let raw = statement.query_row([&id], RawRow::read).optional()?;
+            Ok(Ok(raw))
+        });
+        async move {
+            match read.await? {
+                Some(raw) => raw.decode(),
+                None => Err(Error::RunNotFound {
+                    run_id: run_id.to_owned(),
+                }),
+            }
+        }
+        .boxed()
+    }
+
+    fn create<'a>(&'a self, run: &'a RunOutput) -> BoxFuture<'a, Result<u64>> {
+        let columns = match Columns::of(run) {
+            Ok(columns) => columns,
+            Err(error) => return futures::future::ready(Err(error)).boxed(),
+        };
+        self.call(format!("create run `{}`", run.run_id), move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let inserted = tx.prepare_cached(INSERT_RUN)?.execute(params![
+                columns.run_id,
+                columns.session_id,
+                columns.user_id,
+                columns.status,
+                columns.schema_version,
+                now_ms(),
+                columns.json,
+            ])?;
+            tx.commit()?;
+            Ok(if inserted == 1 {
+                Ok(1)
+            } else {
+                Err(Error::RunExists {
+                    run_id: columns.run_id,
+                })
+            })
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        run: &'a RunOutput,
+        expected_version: u64,
+    ) -> BoxFuture<'a, Result<u64>> {
+        let columns = match Columns::of(run) {
+            Ok(columns) => columns,
+            Err(error) => return futures::future::ready(Err(error)).boxed(),
+        };
+        self.call(format!("update run `{}`", run.run_id), move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // A version beyond what SQLite stores matches no row: a conflict, like any other.
+            let changed = match i64::try_from(expected_version) {
+                Ok(expected) => tx.prepare_cached(UPDATE_RUN)?.execute(params![
+                    columns.run_id,
+                    columns.session_id,
+                    columns.user_id,
+                    columns.status,
+                    columns.schema_version,
+                    now_ms(),
+                    columns.json,
+                    expected,
+                ])?,
+                Err(_) => 0,
+            };
+            let result = if changed == 1 {
+                Ok(expected_version + 1)
+            } else {
+                let found = tx
+                    .prepare_cached(SELECT_VERSION)?
+                    .query_row([&columns.run_id], |row| {
+                        Ok(version_of(row.get_ref(0)?).unwrap_or(0))
+                    })
+                    .optional()?
+                    .unwrap_or(0);
+                Err(Error::Conflict {
+                    run_id: columns.run_id,
+                    expected: expected_version,
+                    found,
+                })
+            };
+            tx.commit()?;
+            Ok(result)
+        })
+    }
+
+    fn session_runs<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<Vec<RunOutput>>> {
+        let id = session_id.to_owned();
+        let read = self.call(format!("load session `{session_id}`"), move |conn| {
+            let mut statement = conn.prepare_cached(SELECT_SESSION)?;
+            let rows = statement
+                .query_map([&id], RawRow::read)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Ok(rows))
+        });
+        async move {
+            read.await?
+                .into_iter()
+                .map(|raw| {
+                    let run_id = raw.run_id.clone();
+                    let run = raw.decode()?.run;
+                    if run.session_id != session_id {
+                        return Err(codec::corrupt(
+                            &run_id,
+                            format!(
+                                "it is filed under session `{session_id}` but its data names \
+                                 session `{}`",
+                                run.session_id
+                            ),
+                        ));
+                    }
+                    Ok(run)
+                })
+                .collect()
+        }
+        .boxed()
+    }
+}
