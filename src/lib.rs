@@ -15,5 +15,7 @@ pub mod prelude {
         ExecutionMode, IntoTools, Message, Model, Requirement, RunOutput, RunStatus, RunStore,
         Tool, ToolContext, ToolDefinition, ToolError, ToolResult,
     };
+    #[cfg(feature = "sqlite")]
+    pub use kern_core::SqliteStore;
     pub use kern_macros::tool;
 }

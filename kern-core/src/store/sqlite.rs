@@ -452,3 +452,289 @@ impl RunStore for SqliteStore {
         .boxed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::SCHEMA_VERSION;
+    use crate::store::conformance::paused_run;
+
+    async fn file_store() -> (tempfile::TempDir, std::path::PathBuf, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("runs.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        (dir, path, store)
+    }
+
+    /// Writes `sql` straight into the file, as another program (or a bad disk) might.
+    fn tamper(path: &Path, sql: &str, run_id: &str) {
+        let conn = Connection::open(path).unwrap();
+        conn.busy_timeout(BUSY_TIMEOUT).unwrap();
+        assert_eq!(conn.execute(sql, [run_id]).unwrap(), 1, "{sql}");
+    }
+
+    #[tokio::test]
+    async fn corrupt_rows_are_typed_errors_naming_the_run_and_touch_nothing_else() {
+        let (_dir, path, store) = file_store().await;
+        let future_shape = format!(
+            "{{\"schema_version\":{},\"id\":\"x\",\"turns\":[]}}",
+            SCHEMA_VERSION + 1
+        );
+        let cases: Vec<(&str, String, &str)> = vec![
+            ("bad-json", "UPDATE kern_runs SET run = '{\"schema_version\":1,' WHERE run_id = ?1".into(), "corrupt"),
+            ("wrong-shape", "UPDATE kern_runs SET run = '{\"schema_version\":1,\"messages\":7}' WHERE run_id = ?1".into(), "corrupt"),
+            ("array", "UPDATE kern_runs SET run = '[1,2]' WHERE run_id = ?1".into(), "corrupt"),
+            ("not-utf8", "UPDATE kern_runs SET run = X'FFFE00' WHERE run_id = ?1".into(), "corrupt"),
+            ("a-number", "UPDATE kern_runs SET run = 42 WHERE run_id = ?1".into(), "corrupt"),
+            ("a-real", "UPDATE kern_runs SET run = CAST(4.5 AS REAL) WHERE run_id = ?1".into(), "corrupt"),
+            ("other-id", "UPDATE kern_runs SET run = replace(run, run_id, 'someone-else') WHERE run_id = ?1".into(), "corrupt"),
+            ("text-version", "UPDATE kern_runs SET version = 'two' WHERE run_id = ?1".into(), "corrupt"),
+            ("zero-version", "UPDATE kern_runs SET version = 0 WHERE run_id = ?1".into(), "corrupt"),
+            ("future-schema", format!("UPDATE kern_runs SET run = '{future_shape}' WHERE run_id = ?1"), "schema"),
+            ("future-schema-same-shape", format!("UPDATE kern_runs SET run = replace(run, '\"schema_version\":{SCHEMA_VERSION}', '\"schema_version\":{}') WHERE run_id = ?1", SCHEMA_VERSION + 7), "schema"),
+        ];
+        let session = "shared-session";
+        let healthy = paused_run("healthy", session);
+        let elsewhere = paused_run("elsewhere", "other-session");
+        store.create(&healthy).await.unwrap();
+        store.create(&elsewhere).await.unwrap();
+
+        for (name, sql, expected) in &cases {
+            let run = paused_run(name, session);
+            store.create(&run).await.unwrap();
+            tamper(&path, sql, name);
+
+            let check = |result: Result<()>, what: &str| match (expected, result) {
+                (&"corrupt", Err(Error::CorruptRun { run_id, reason })) => {
+                    assert_eq!(&run_id, name, "{what}");
+                    assert!(!reason.is_empty());
+                }
+                (&"schema", Err(Error::UnsupportedSchemaVersion { run_id, found, .. })) => {
+                    assert_eq!(&run_id, name, "{what}");
+                    assert!(found > SCHEMA_VERSION, "{what}");
+                }
+                (_, other) => panic!("{name}, {what}: expected {expected}, got {other:?}"),
+            };
+            check(store.load(name).await.map(|_| ()), "load");
+            check(
+                store.session_runs(session).await.map(|_| ()),
+                "session_runs",
+            );
+
+            // Everything else reads as before.
+            assert_eq!(store.load("healthy").await.unwrap().run, healthy);
+            assert_eq!(store.load("elsewhere").await.unwrap().run, elsewhere);
+            assert_eq!(
+                store.session_runs("other-session").await.unwrap(),
+                vec![elsewhere.clone()]
+            );
+            // A run created after the damage is stored and read as usual.
+            let later = paused_run(&format!("after-{name}"), "later-session");
+            store.create(&later).await.unwrap();
+            assert_eq!(store.load(&later.run_id).await.unwrap().run, later);
+
+            // Repair: put the run back whole (in a fresh row) so the next case starts clean.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute("DELETE FROM kern_runs WHERE run_id = ?1", [name])
+                .unwrap();
+        }
+        assert_eq!(store.session_runs(session).await.unwrap(), vec![healthy]);
+    }
+
+    #[tokio::test]
+    async fn a_run_filed_under_another_session_is_corrupt() {
+        let (_dir, path, store) = file_store().await;
+        store.create(&paused_run("moved", "s1")).await.unwrap();
+        tamper(
+            &path,
+            "UPDATE kern_runs SET session_id = 's2' WHERE run_id = ?1",
+            "moved",
+        );
+        match store.session_runs("s2").await {
+            Err(Error::CorruptRun { run_id, reason }) => {
+                assert_eq!(run_id, "moved");
+                assert!(reason.contains("`s1`"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(store.session_runs("s1").await.unwrap(), Vec::new());
+    }
+
+    #[tokio::test]
+    async fn the_file_is_in_wal_mode_with_kern_tables_and_an_index_for_sessions() {
+        let (_dir, path, store) = file_store().await;
+        store.create(&paused_run("r", "s")).await.unwrap();
+        let conn = Connection::open(&path).unwrap();
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let plan: String = conn
+            .query_row(
+                &format!("EXPLAIN QUERY PLAN {SELECT_SESSION}"),
+                ["s"],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("kern_runs_by_session"), "{plan}");
+        let (session, user, status, schema, version): (String, Option<String>, String, u32, i64) =
+            conn.query_row(
+                "SELECT session_id, user_id, status, schema_version, version FROM kern_runs \
+                 WHERE run_id = 'r'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            (session.as_str(), user, status.as_str(), schema, version),
+            ("s", None, "paused", SCHEMA_VERSION, 1)
+        );
+    }
+
+    #[tokio::test]
+    async fn the_connection_uses_normal_sync_and_a_busy_timeout() {
+        let (_dir, _path, store) = file_store().await;
+        let (sync, timeout) = store
+            .call("read pragmas".to_owned(), |conn| {
+                let sync: i64 = conn.pragma_query_value(None, "synchronous", |r| r.get(0))?;
+                let timeout: i64 = conn.pragma_query_value(None, "busy_timeout", |r| r.get(0))?;
+                Ok(Ok((sync, timeout)))
+            })
+            .await
+            .unwrap();
+        assert_eq!(sync, 1, "synchronous = NORMAL");
+        assert_eq!(timeout, 5000);
+    }
+
+    #[tokio::test]
+    async fn a_write_waits_for_another_connections_write() {
+        let (_dir, path, store) = file_store().await;
+        let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+        let holder = std::thread::spawn(move || {
+            let mut conn = Connection::open(&path).unwrap();
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .unwrap();
+            locked_tx.send(()).unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+            tx.commit().unwrap();
+        });
+        locked_rx.recv().unwrap();
+        // The file is write-locked now; the create waits for the lock instead of failing.
+        assert_eq!(store.create(&paused_run("waits", "s")).await.unwrap(), 1);
+        holder.join().unwrap();
+        assert_eq!(store.load("waits").await.unwrap().version, 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn separate_connections_racing_on_one_file_one_wins() {
+        let (_dir, path, store) = file_store().await;
+        let run = paused_run("raced", "s");
+        store.create(&run).await.unwrap();
+        let mut stores = vec![store];
+        for _ in 0..5 {
+            stores.push(SqliteStore::open(&path).await.unwrap());
+        }
+        let barrier = Arc::new(tokio::sync::Barrier::new(stores.len()));
+        let tasks: Vec<_> = stores
+            .into_iter()
+            .enumerate()
+            .map(|(i, store)| {
+                let barrier = barrier.clone();
+                let mut mine = run.clone();
+                mine.content = Some(format!("connection {i}"));
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    (mine.clone(), store.update(&mine, 1).await)
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for task in tasks {
+            match task.await.unwrap() {
+                (mine, Ok(2)) => winners.push(mine),
+                (_, Err(Error::Conflict { found: 2, .. })) => {}
+                (_, other) => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(winners.len(), 1);
+        let reread = SqliteStore::open(&path).await.unwrap();
+        assert_eq!(reread.load("raced").await.unwrap().run, winners[0]);
+    }
+
+    #[tokio::test]
+    async fn runs_survive_reopening_the_file() {
+        let (_dir, path, store) = file_store().await;
+        let run = paused_run("kept", "s");
+        store.create(&run).await.unwrap();
+        drop(store);
+        let store = SqliteStore::open(&path).await.unwrap();
+        assert_eq!(
+            store.load("kept").await.unwrap(),
+            StoredRun { run, version: 1 }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_newer_table_layout_is_refused() {
+        let (_dir, path, store) = file_store().await;
+        drop(store);
+        Connection::open(&path)
+            .unwrap()
+            .execute(
+                "UPDATE kern_meta SET value = 99 WHERE key = 'layout_version'",
+                [],
+            )
+            .unwrap();
+        match SqliteStore::open(&path).await {
+            Err(Error::Store { message, .. }) => {
+                assert!(message.contains("layout version 99"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_file_that_is_not_a_database_is_a_store_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("not-a-db");
+        std::fs::write(&path, vec![b'x'; 8192]).unwrap();
+        match SqliteStore::open(&path).await {
+            Err(Error::Store { message, source }) => {
+                assert!(message.contains("not-a-db"), "{message}");
+                assert!(source.is_some());
+            }
+            other => panic!("{other:?}"),
+        }
+        let missing_dir = dir.path().join("no/such/dir/runs.db");
+        assert!(matches!(
+            SqliteStore::open(&missing_dir).await,
+            Err(Error::Store { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_leaves_the_store_working() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let failed = store
+            .call("panic".to_owned(), |conn| -> rusqlite::Result<Result<()>> {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                tx.execute("DELETE FROM kern_runs", [])?;
+                panic!("a bug in a job")
+            })
+            .await;
+        assert!(matches!(failed, Err(Error::Store { .. })), "{failed:?}");
+        let run = paused_run("after-panic", "s");
+        store.create(&run).await.unwrap();
+        assert_eq!(store.load("after-panic").await.unwrap().run, run);
+    }
+
+    #[tokio::test]
+    async fn clones_share_the_runs() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let clone = store.clone();
+        store.create(&paused_run("shared", "s")).await.unwrap();
+        assert_eq!(clone.load("shared").await.unwrap().version, 1);
+        assert!(format!("{store:?}").contains(":memory:"));
+    }
+}
