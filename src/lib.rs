@@ -11,11 +11,11 @@ pub use kern_macros::tool;
 
 /// What a kern program needs in scope.
 pub mod prelude {
+    #[cfg(feature = "sqlite")]
+    pub use kern_core::SqliteStore;
     pub use kern_core::{
         ExecutionMode, IntoTools, Message, Model, Requirement, RunOutput, RunStatus, RunStore,
         Tool, ToolContext, ToolDefinition, ToolError, ToolResult,
     };
-    #[cfg(feature = "sqlite")]
-    pub use kern_core::SqliteStore;
     pub use kern_macros::tool;
 }

@@ -18,9 +18,9 @@ pub use message::{Message, ToolCall};
 pub use model::{Model, ModelError, ModelEvent, ModelRequest, ModelResponse, Usage};
 pub use requirement::{Confirmation, Requirement, RequirementKind, ToolExecution, UserInputField};
 pub use run::{Metrics, RunOutput, RunStatus, SCHEMA_VERSION};
-pub use store::{MemoryStore, RunStore, StoredRun};
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
+pub use store::{MemoryStore, RunStore, StoredRun};
 pub use tool::{
     ExecutionMode, IntoToolResult, IntoTools, Tool, ToolContext, ToolDefinition, ToolError,
     ToolErrorKind, ToolResult,

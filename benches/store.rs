@@ -1,0 +1,161 @@
+//! `SqliteStore` speed: pauses persisted per second, paused runs loaded per second, and the
+//! bytes a one-tool paused run takes.
+//!
+//! `cargo bench --bench store` (the file is in WAL mode, in a temporary directory). The
+//! throughput lines ("thrpt") are the figures: operations per second.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput};
+use kern::{
+    Message, Metrics, Requirement, RequirementKind, RunOutput, RunStatus, RunStore, SCHEMA_VERSION,
+    SqliteStore, ToolCall, ToolExecution, Usage,
+};
+use serde_json::json;
+
+/// A run paused on one external tool call, as the agent stores it.
+fn one_tool_paused_run(run_id: String) -> RunOutput {
+    let arguments = r#"{"command":"ls -la"}"#;
+    RunOutput {
+        schema_version: SCHEMA_VERSION,
+        run_id,
+        session_id: "bench-session".to_owned(),
+        user_id: Some("bench-user".to_owned()),
+        status: RunStatus::Paused,
+        content: None,
+        messages: vec![
+            Message::system("You are a helpful assistant. Use the shell when it helps."),
+            Message::user("What files do I have in my current directory?"),
+            Message::assistant(
+                None,
+                vec![ToolCall::new(
+                    "call_8f2a6c1e",
+                    "execute_shell_command",
+                    arguments,
+                )],
+            ),
+        ],
+        tool_executions: Vec::new(),
+        requirements: vec![Requirement::new(
+            RequirementKind::ExternalExecution,
+            ToolExecution {
+                tool_call_id: "call_8f2a6c1e".to_owned(),
+                tool_name: "execute_shell_command".to_owned(),
+                tool_args: json!({ "command": "ls -la" }),
+                result: None,
+                is_error: false,
+            },
+        )],
+        metrics: Metrics {
+            turns: 1,
+            tool_calls: 1,
+            usage: Usage {
+                input_tokens: 96,
+                output_tokens: 24,
+            },
+        },
+        error: None,
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// Bytes a one-tool paused run takes: as JSON, and in the file (pages used per run, indexes
+/// included), over 10,000 runs.
+fn report_stored_bytes() {
+    const RUNS: usize = 10_000;
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("bytes.db");
+    let store = rt.block_on(SqliteStore::open(&path)).expect("open");
+    let conn = rusqlite::Connection::open(&path).expect("open a second connection");
+    let file_bytes = || -> i64 {
+        conn.query_row(
+            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+            [],
+            |r| r.get(0),
+        )
+        .expect("page count")
+    };
+    let empty = file_bytes();
+    for i in 0..RUNS {
+        rt.block_on(store.create(&one_tool_paused_run(format!("run-{i:08}"))))
+            .expect("create");
+    }
+    let full = file_bytes();
+    let json_bytes = serde_json::to_string(&one_tool_paused_run("run-00000000".to_owned()))
+        .expect("json")
+        .len();
+    println!(
+        "stored bytes per one-tool paused run: {json_bytes} B of JSON; {} B of SQLite file per \
+         run (over {RUNS} runs, row + indexes + page slack)",
+        (full - empty) / RUNS as i64
+    );
+}
+
+fn bench_store(c: &mut Criterion) {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let store = rt
+        .block_on(SqliteStore::open(dir.path().join("runs.db")))
+        .expect("open");
+
+    let mut group = c.benchmark_group("sqlite_store");
+    group.throughput(Throughput::Elements(1));
+
+    // A pause persisted: a new paused run written (what `run` does when it pauses).
+    let mut run = one_tool_paused_run(String::new());
+    let mut next = 0u64;
+    group.bench_function("persist_pause", |b| {
+        b.iter(|| {
+            next += 1;
+            run.run_id = format!("pause-{next:012}");
+            black_box(rt.block_on(store.create(&run)).expect("create"))
+        })
+    });
+
+    // A pause persisted over an earlier state: the compare-and-set update (what a continue that
+    // pauses again does).
+    let mut updated = one_tool_paused_run("updated".to_owned());
+    let mut version = rt.block_on(store.create(&updated)).expect("create");
+    group.bench_function("persist_pause_update", |b| {
+        b.iter(|| {
+            updated.metrics.turns = updated.metrics.turns.wrapping_add(1);
+            version = rt
+                .block_on(store.update(&updated, version))
+                .expect("update");
+            black_box(version)
+        })
+    });
+
+    // A resume loaded: a paused run read back and decoded, one of 10,000 (plus the runs above).
+    let ids: Vec<String> = (0..10_000).map(|i| format!("load-{i:012}")).collect();
+    for id in &ids {
+        rt.block_on(store.create(&one_tool_paused_run(id.clone())))
+            .expect("create");
+    }
+    let mut i = 0usize;
+    group.bench_function("load_pause", |b| {
+        b.iter(|| {
+            i = (i + 1) % ids.len();
+            black_box(rt.block_on(store.load(&ids[i])).expect("load"))
+        })
+    });
+    group.finish();
+}
+
+fn main() {
+    report_stored_bytes();
+    let mut criterion = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5))
+        .configure_from_args();
+    bench_store(&mut criterion);
+    criterion.final_summary();
+}
