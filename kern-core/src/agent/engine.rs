@@ -582,11 +582,9 @@ impl Engine<'_> {
             .collect();
         if !shown.is_empty() {
             let mut content = shown.join("\n");
-            if !stopped {
-                if let Some(text) = &self.run.content {
-                    content.push_str("\n\n");
-                    content.push_str(text);
-                }
+            if !stopped && let Some(text) = &self.run.content {
+                content.push_str("\n\n");
+                content.push_str(text);
             }
             self.run.content = Some(content);
         }

@@ -97,11 +97,11 @@ impl Stream for RunStream {
     type Item = Result<RunEvent>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if let Some(driver) = self.driver.as_mut() {
-            if driver.as_mut().poll(cx).is_ready() {
-                // Its senders are dropped with it: the receiver ends after the last event.
-                self.driver = None;
-            }
+        if let Some(driver) = self.driver.as_mut()
+            && driver.as_mut().poll(cx).is_ready()
+        {
+            // Its senders are dropped with it: the receiver ends after the last event.
+            self.driver = None;
         }
         self.events.poll_next_unpin(cx)
     }

@@ -314,18 +314,18 @@ fn example(schema: &Value, root: &Value, depth: u32) -> Value {
             if let Some(min) = bound("minimum") {
                 value = value.max(min);
             }
-            if let Some(min) = bound("exclusiveMinimum") {
-                if value <= min {
-                    value = min + 1.0;
-                }
+            if let Some(min) = bound("exclusiveMinimum")
+                && value <= min
+            {
+                value = min + 1.0;
             }
             if let Some(max) = bound("maximum") {
                 value = value.min(max);
             }
-            if let Some(max) = bound("exclusiveMaximum") {
-                if value >= max {
-                    value = max - 1.0;
-                }
+            if let Some(max) = bound("exclusiveMaximum")
+                && value >= max
+            {
+                value = max - 1.0;
             }
             if ty == "integer" {
                 let value = value.ceil();
