@@ -107,7 +107,9 @@ fn cycle(c: &mut Criterion) {
         .expect("runtime");
     let agent = build();
 
-    let paused = runtime.block_on(agent.run("What files do I have?")).expect("run");
+    let paused = runtime
+        .block_on(agent.run("What files do I have?"))
+        .expect("run");
     assert!(paused.is_paused());
     let json = serde_json::to_string(&paused).expect("json");
     println!("paused one-tool run as JSON: {} bytes", json.len());

@@ -137,6 +137,12 @@ async fn test_model_calls_offered_or_configured_tools_then_answers() {
             ToolCall::new("call_2", "b", r#"{"q":"example"}"#)
         ]
     );
+    let turn = TestModel::new()
+        .with_args("b", json!({"q": "mine"}))
+        .invoke(request)
+        .await
+        .unwrap();
+    assert_eq!(turn.tool_calls[1].arguments, r#"{"q":"mine"}"#);
     let turn = TestModel::calling(["b", "missing"])
         .invoke(request)
         .await

@@ -36,6 +36,7 @@ use crate::message::{Message, ToolCall};
 #[derive(Debug, Clone, Default)]
 pub struct TestModel {
     tools: Option<Vec<String>>,
+    args: Vec<(String, Value)>,
     answer: Option<String>,
 }
 
@@ -53,8 +54,14 @@ impl TestModel {
     {
         TestModel {
             tools: Some(tools.into_iter().map(Into::into).collect()),
-            answer: None,
+            ..TestModel::default()
         }
+    }
+
+    /// Calls `tool` with these arguments instead of ones generated from its schema.
+    pub fn with_args(mut self, tool: impl Into<String>, args: Value) -> Self {
+        self.args.push((tool.into(), args));
+        self
     }
 
     /// The text the final answer starts with (before the tool results).
@@ -103,10 +110,14 @@ impl TestModel {
                     .iter()
                     .enumerate()
                     .map(|(i, name)| {
-                        let args = request.tools.iter().find(|t| t.name == *name).map_or_else(
-                            || Value::Object(Map::new()),
-                            |t| Self::example_args(&t.parameters),
-                        );
+                        let configured = self.args.iter().find(|(tool, _)| tool == name);
+                        let args = match configured {
+                            Some((_, args)) => args.clone(),
+                            None => request.tools.iter().find(|t| t.name == *name).map_or_else(
+                                || Value::Object(Map::new()),
+                                |t| Self::example_args(&t.parameters),
+                            ),
+                        };
                         ToolCall::new(format!("call_{}", earlier + i + 1), *name, args.to_string())
                     })
                     .collect();
