@@ -731,3 +731,67 @@ async fn another_agent_with_the_runs_json_continues_it() {
         .unwrap();
     assert!(run.content.unwrap().contains("- shell: from process two"));
 }
+
+/// The child half of the cross-process test: continue the run in the JSON file, write the result.
+async fn resume_in_child(path: &str) {
+    let json = std::fs::read_to_string(path).unwrap();
+    let mut run: RunOutput = serde_json::from_str(&json).unwrap();
+    let store = MemoryStore::new();
+    store.create(&run).await.unwrap();
+    let agent = Agent::builder()
+        .model(TestModel::new())
+        .tool(shell_tool())
+        .store(store)
+        .build()
+        .unwrap();
+    let pid = std::process::id();
+    run.requirements[0].set_external_execution_result(format!("resumed by process {pid}"));
+    let done = agent
+        .continue_run(&run.run_id, run.requirements)
+        .await
+        .unwrap();
+    std::fs::write(format!("{path}.out"), serde_json::to_string(&done).unwrap()).unwrap();
+}
+
+#[tokio::test]
+async fn a_second_process_continues_a_run_paused_by_the_first() {
+    const TEST: &str = "a_second_process_continues_a_run_paused_by_the_first";
+    if let Ok(path) = std::env::var("KERN_RESUME_CHILD") {
+        return resume_in_child(&path).await;
+    }
+    let agent = Agent::builder()
+        .model(TestModel::new())
+        .tool(shell_tool())
+        .build()
+        .unwrap();
+    let run = paused_shell_run(&agent).await;
+    let path = std::env::temp_dir().join(format!(
+        "kern-resume-{}-{}.json",
+        std::process::id(),
+        run.run_id
+    ));
+    std::fs::write(&path, serde_json::to_string(&run).unwrap()).unwrap();
+
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", TEST, "--test-threads=1"])
+        .env("KERN_RESUME_CHILD", &path)
+        .output()
+        .unwrap();
+    assert!(
+        child.status.success(),
+        "child failed: {}",
+        String::from_utf8_lossy(&child.stdout)
+    );
+    let out = std::fs::read_to_string(format!("{}.out", path.display())).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(format!("{}.out", path.display()));
+    let done: RunOutput = serde_json::from_str(&out).unwrap();
+    assert_eq!(done.run_id, run.run_id);
+    assert_eq!(done.status, RunStatus::Completed);
+    let content = done.content.unwrap();
+    assert!(content.contains("resumed by process"), "{content}");
+    assert!(
+        !content.contains(&format!("process {}", std::process::id())),
+        "resumed in another process"
+    );
+}

@@ -26,7 +26,8 @@ pub enum RunEvent {
     },
     /// A piece of the model's text.
     ContentDelta(String),
-    /// The agent (or the executor) started a tool call.
+    /// The agent started a tool call, or offered an external one to the executor (a declined
+    /// offer gets no [`RunEvent::ToolCallCompleted`]: it is among the pause's requirements).
     ToolCallStarted {
         /// The id the model gave the call.
         tool_call_id: String,

@@ -107,7 +107,11 @@ impl Agent {
     /// way its kind allows. A failed check is a typed [`Error`] and leaves the stored run as it
     /// was. Then the pause is claimed in the store (a second or racing continue of the same pause
     /// gets [`Error::Conflict`], and no tool runs twice), the resolutions are applied (with the
-    /// tool arguments of the stored run, not the ones passed back) and the loop goes on.
+    /// tool arguments of the stored run, not the ones passed back) and the loop goes on; it may
+    /// pause again.
+    ///
+    /// A claimed run is stored with status `running` until the continue ends; a process that dies
+    /// in between leaves it so (it is not resumed twice).
     pub async fn continue_run(
         &self,
         run_id: &str,
@@ -308,7 +312,9 @@ impl RunInput {
         }
     }
 
-    /// Puts the run in this session: it sees the messages of the session's earlier finished runs.
+    /// Puts the run in this session: it sees the messages of the session's earlier runs that
+    /// completed or hit the turn limit (a paused or failed run may end with unanswered tool
+    /// calls, which providers refuse).
     pub fn session_id(mut self, session_id: impl Into<String>) -> Self {
         self.session_id = Some(session_id.into());
         self
