@@ -613,3 +613,31 @@ async fn execution_mode_decides_the_requirement_kind() {
         .collect();
     assert_eq!(all, vec!["x", "y"]);
 }
+
+#[test]
+fn an_execution_mode_is_exactly_one_mode() {
+    // One enum: a tool's mode is one of four, in memory and in JSON.
+    let modes = [
+        ExecutionMode::Internal,
+        ExecutionMode::External,
+        ExecutionMode::RequiresConfirmation,
+        ExecutionMode::RequiresUserInput {
+            fields: vec!["to".into()],
+        },
+    ];
+    for mode in &modes {
+        let json = serde_json::to_value(mode).unwrap();
+        assert_eq!(
+            &serde_json::from_value::<ExecutionMode>(json).unwrap(),
+            mode
+        );
+        assert_eq!(mode.pauses(), *mode != ExecutionMode::Internal);
+    }
+    // Two modes at once do not deserialize.
+    for two in [
+        r#"{"kind":"external","kind":"requires_confirmation"}"#,
+        r#"{"kind":["external","requires_confirmation"]}"#,
+    ] {
+        assert!(serde_json::from_str::<ExecutionMode>(two).is_err(), "{two}");
+    }
+}
