@@ -12,8 +12,9 @@ pub use kern_macros::tool;
 /// What a kern program needs in scope.
 pub mod prelude {
     pub use kern_core::{
-        ExecutionMode, IntoTools, Message, Model, Requirement, RunOutput, RunStatus, RunStore,
-        Tool, ToolContext, ToolDefinition, ToolError, ToolResult,
+        Agent, ExecutionMode, FunctionModel, IntoTools, Message, Model, Requirement, RunEvent,
+        RunInput, RunOutput, RunStatus, RunStore, TestModel, Tool, ToolContext, ToolDefinition,
+        ToolError, ToolExecution, ToolExecutor, ToolResult,
     };
     pub use kern_macros::tool;
 }
