@@ -14,8 +14,9 @@ pub mod prelude {
     #[cfg(feature = "sqlite")]
     pub use kern_core::SqliteStore;
     pub use kern_core::{
-        ExecutionMode, IntoTools, Message, Model, Requirement, RunOutput, RunStatus, RunStore,
-        Tool, ToolContext, ToolDefinition, ToolError, ToolResult,
+        Agent, ExecutionMode, FunctionModel, IntoTools, Message, Model, Requirement, RunEvent,
+        RunInput, RunOutput, RunStatus, RunStore, TestModel, Tool, ToolContext, ToolDefinition,
+        ToolError, ToolExecution, ToolExecutor, ToolResult,
     };
     pub use kern_macros::tool;
 }

@@ -5,6 +5,8 @@
 //! here is plain data (serde types) plus a few traits: [`Tool`], [`Model`] and [`RunStore`].
 #![warn(missing_docs)]
 
+pub mod agent;
+pub mod blocking;
 pub mod error;
 pub mod message;
 pub mod model;
@@ -13,9 +15,12 @@ pub mod run;
 pub mod store;
 pub mod tool;
 
+pub use agent::{Agent, AgentBuilder, RunEvent, RunInput, RunStream, ToolExecutor};
 pub use error::{Error, Result};
 pub use message::{Message, ToolCall};
-pub use model::{Model, ModelError, ModelEvent, ModelRequest, ModelResponse, Usage};
+pub use model::{
+    FunctionModel, Model, ModelError, ModelEvent, ModelRequest, ModelResponse, TestModel, Usage,
+};
 pub use requirement::{Confirmation, Requirement, RequirementKind, ToolExecution, UserInputField};
 pub use run::{Metrics, RunOutput, RunStatus, SCHEMA_VERSION};
 #[cfg(feature = "sqlite")]

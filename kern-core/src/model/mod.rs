@@ -1,5 +1,11 @@
 //! Models: one turn of a conversation, through a provider or offline.
 
+mod function;
+mod test;
+
+pub use function::FunctionModel;
+pub use test::TestModel;
+
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};

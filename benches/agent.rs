@@ -1,0 +1,147 @@
+//! Agent benches: construction (time and heap), a run → pause → continue → complete cycle with
+//! `TestModel`, and the size of a paused one-tool run as JSON.
+//!
+//! `cargo bench --bench agent`
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use futures::future::BoxFuture;
+use kern::prelude::*;
+use serde_json::{Value, json};
+
+/// Counts heap allocations: bytes live now, bytes and blocks allocated in total.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+static BLOCKS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
+        BLOCKS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size, Ordering::Relaxed);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        ALLOCATED.fetch_add(new_size, Ordering::Relaxed);
+        BLOCKS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// A hand-written external tool whose definition is a static, as `#[tool]` generates.
+struct ExecuteShellCommand;
+
+static DEFINITION: LazyLock<ToolDefinition> = LazyLock::new(|| {
+    ToolDefinition::new(
+        "execute_shell_command",
+        "Execute a shell command.",
+        json!({
+            "type": "object",
+            "properties": {
+                "command": { "type": "string", "description": "The shell command to execute" }
+            },
+            "required": ["command"]
+        }),
+    )
+    .with_mode(ExecutionMode::External)
+});
+
+impl Tool for ExecuteShellCommand {
+    fn definition(&self) -> &ToolDefinition {
+        &DEFINITION
+    }
+    fn invoke(&self, _args: Value, _ctx: ToolContext) -> BoxFuture<'static, ToolResult> {
+        Box::pin(async { Err(ToolError::new("external: the host runs it")) })
+    }
+}
+
+fn build() -> Agent {
+    Agent::builder()
+        .model(TestModel::new())
+        .tool(ExecuteShellCommand)
+        .build()
+        .expect("agent")
+}
+
+fn construction(c: &mut Criterion) {
+    LazyLock::force(&DEFINITION);
+    // Heap per agent: live bytes held by 1000 agents, and what building one allocates.
+    let live_before = LIVE.load(Ordering::SeqCst);
+    let allocated_before = ALLOCATED.load(Ordering::SeqCst);
+    let blocks_before = BLOCKS.load(Ordering::SeqCst);
+    let agents: Vec<Agent> = (0..1000).map(|_| build()).collect();
+    let vec_bytes = agents.capacity() * std::mem::size_of::<Agent>();
+    let live = LIVE.load(Ordering::SeqCst) - live_before - vec_bytes;
+    let allocated = ALLOCATED.load(Ordering::SeqCst) - allocated_before - vec_bytes;
+    let blocks = BLOCKS.load(Ordering::SeqCst) - blocks_before - 1;
+    println!(
+        "agent with one tool: {} heap bytes held, {} bytes in {} allocations while building",
+        live as f64 / 1000.0,
+        allocated as f64 / 1000.0,
+        blocks as f64 / 1000.0
+    );
+    drop(agents);
+
+    c.bench_function("agent/build_one_tool", |b| b.iter(|| black_box(build())));
+}
+
+fn cycle(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let agent = build();
+
+    let paused = runtime
+        .block_on(agent.run("What files do I have?"))
+        .expect("run");
+    assert!(paused.is_paused());
+    let json = serde_json::to_string(&paused).expect("json");
+    println!("paused one-tool run as JSON: {} bytes", json.len());
+    println!("{json}");
+
+    // A fresh agent (and so a fresh memory store) per cycle, built outside the timing: the
+    // figure is the cycle's, not that of a store grown by millions of earlier runs.
+    c.bench_function("agent/run_pause_continue_complete", |b| {
+        b.iter_batched(
+            build,
+            |agent| {
+                runtime.block_on(async {
+                    let mut run = agent.run("What files do I have?").await.expect("run");
+                    for req in run.active_requirements_mut() {
+                        req.set_external_execution_result("Cargo.toml src");
+                    }
+                    let run = agent
+                        .continue_run(&run.run_id, run.requirements)
+                        .await
+                        .expect("continue");
+                    assert_eq!(run.status, RunStatus::Completed);
+                    (agent, run)
+                })
+            },
+            BatchSize::SmallInput,
+        )
+    });
+
+    c.bench_function("agent/paused_run_to_json", |b| {
+        b.iter(|| black_box(serde_json::to_vec(&paused).expect("json")))
+    });
+}
+
+criterion_group!(benches, construction, cycle);
+criterion_main!(benches);

@@ -1,0 +1,45 @@
+//! External execution: the agent never runs `execute_shell_command` itself. When the model calls
+//! it, the run pauses; the host runs the command, sets the result and continues the run.
+//!
+//! `cargo run --example external_execution` (offline: `TestModel` stands in for an LLM).
+
+mod common;
+
+use kern::prelude::*;
+use serde_json::json;
+
+#[tokio::main]
+async fn main() -> kern::Result<()> {
+    let execute_shell_command = common::execute_shell_command();
+
+    let agent = Agent::builder()
+        // Swap in a provider for a real LLM; TestModel calls the tool, then answers with its result.
+        .model(TestModel::new().with_args("execute_shell_command", json!({ "command": "ls" })))
+        .tool(execute_shell_command.clone())
+        .build()?;
+
+    let mut run = agent
+        .run("What files do I have in my current directory?")
+        .await?;
+    while run.is_paused() {
+        for req in run.active_requirements_mut() {
+            if req.is_external_tool_execution() {
+                let call = &req.tool_execution;
+                println!(
+                    "paused: the model called `{}` with {}",
+                    call.tool_name, call.tool_args
+                );
+                // The host runs it: here through the tool's own entrypoint.
+                let out = execute_shell_command.entrypoint(&call.tool_args).await;
+                req.set_external_execution_result(out);
+            }
+        }
+        run = agent.continue_run(&run.run_id, run.requirements).await?;
+    }
+    println!(
+        "resumed, {}:\n{}",
+        run.status,
+        run.content.unwrap_or_default()
+    );
+    Ok(())
+}

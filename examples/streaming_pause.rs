@@ -1,0 +1,77 @@
+//! Streaming with a pause: `run_stream` yields events as the run goes; it ends with the pause,
+//! and `continue_run_stream` streams the rest.
+//!
+//! `cargo run --example streaming_pause`
+
+mod common;
+
+use std::io::Write;
+
+use futures::StreamExt;
+use kern::prelude::*;
+use serde_json::json;
+
+#[tokio::main]
+async fn main() -> kern::Result<()> {
+    let execute_shell_command = common::execute_shell_command();
+    let agent = Agent::builder()
+        .model(
+            TestModel::new()
+                .with_args(
+                    "execute_shell_command",
+                    json!({ "command": "echo streamed" }),
+                )
+                .with_answer("Here is what your shell said:"),
+        )
+        .tool(execute_shell_command.clone())
+        .build()?;
+
+    let mut stream = agent.run_stream("Say something through the shell");
+    let mut paused = None;
+    while let Some(event) = stream.next().await {
+        match event? {
+            RunEvent::Paused(run) => paused = Some(*run),
+            other => print_event(&other),
+        }
+    }
+    let mut run = paused.expect("the run pauses on the external call");
+    for req in run.active_requirements_mut() {
+        let call = &req.tool_execution;
+        println!("paused: `{}` with {}", call.tool_name, call.tool_args);
+        req.set_external_execution_result(execute_shell_command.entrypoint(&call.tool_args).await);
+    }
+
+    let mut stream = agent.continue_run_stream(&run.run_id, run.requirements);
+    while let Some(event) = stream.next().await {
+        match event? {
+            RunEvent::Completed(run) => {
+                println!(
+                    "\nresumed, {}:\n{}",
+                    run.status,
+                    run.content.unwrap_or_default()
+                );
+            }
+            other => print_event(&other),
+        }
+    }
+    Ok(())
+}
+
+fn print_event(event: &RunEvent) {
+    match event {
+        RunEvent::RunStarted { run_id, .. } => println!("[started {run_id}]"),
+        RunEvent::ContentDelta(delta) => {
+            print!("{delta}");
+            let _ = std::io::stdout().flush();
+        }
+        RunEvent::ToolCallStarted {
+            tool_name,
+            tool_args,
+            ..
+        } => println!("[tool {tool_name} {tool_args}]"),
+        RunEvent::ToolCallCompleted(done) => {
+            println!("[tool {} done: {:?}]", done.tool_name, done.result)
+        }
+        other => println!("[{other:?}]"),
+    }
+}

@@ -1,0 +1,70 @@
+//! User input: `send_email` needs a recipient only the user knows. The run pauses with the field
+//! (and its description from the schema); the host asks, fills it in, and the agent runs the tool
+//! with it merged into the model's arguments.
+//!
+//! `cargo run --example user_input`
+
+mod common;
+
+use kern::prelude::*;
+use serde_json::json;
+
+#[tokio::main]
+async fn main() -> kern::Result<()> {
+    let send_email = common::FnTool::new(
+        "send_email",
+        "Sends an email.",
+        json!({
+            "type": "object",
+            "properties": {
+                "to": { "type": "string", "description": "The recipient's address" },
+                "subject": { "type": "string", "description": "The subject line" }
+            },
+            "required": ["to", "subject"]
+        }),
+        |args| {
+            Ok(format!(
+                "sent `{}` to {}",
+                common::str_arg(&args, "subject")?,
+                common::str_arg(&args, "to")?
+            ))
+        },
+    )
+    .mode(ExecutionMode::RequiresUserInput {
+        fields: vec!["to".into()],
+    });
+
+    let agent = Agent::builder()
+        .model(TestModel::new().with_args("send_email", json!({ "subject": "Lunch on Friday?" })))
+        .tool(send_email)
+        .build()?;
+
+    let mut run = agent.run("Invite my colleague to lunch").await?;
+    for req in run.active_requirements_mut() {
+        println!(
+            "paused: `{}` with {}",
+            req.tool_execution.tool_name, req.tool_execution.tool_args
+        );
+        let fields: Vec<(String, Option<String>)> = req
+            .user_input_fields()
+            .iter()
+            .map(|f| (f.name.clone(), f.description.clone()))
+            .collect();
+        for (name, description) in fields {
+            // A person would type it here.
+            let answer = "ada@example.com";
+            println!(
+                "asking for `{name}` ({}): {answer}",
+                description.unwrap_or_default()
+            );
+            req.set_user_input(&name, answer);
+        }
+    }
+    let run = agent.continue_run(&run.run_id, run.requirements).await?;
+    println!(
+        "resumed, {}:\n{}",
+        run.status,
+        run.content.unwrap_or_default()
+    );
+    Ok(())
+}

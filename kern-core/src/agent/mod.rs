@@ -1,0 +1,346 @@
+//! The agent: a model, tools and a store, and the loop that runs them, pausing on the tool calls
+//! the host must handle.
+//!
+//! ```
+//! use kern_core::{Agent, TestModel};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> kern_core::Result<()> {
+//! let agent = Agent::builder().model(TestModel::new()).build()?;
+//! let run = agent.run("Hello").await?;
+//! assert!(run.is_finished());
+//! # Ok(()) }
+//! ```
+
+mod engine;
+mod event;
+mod executor;
+mod id;
+mod validate;
+
+use std::fmt;
+use std::sync::Arc;
+
+pub use event::{RunEvent, RunStream};
+pub use executor::ToolExecutor;
+
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::requirement::Requirement;
+use crate::run::RunOutput;
+use crate::store::{MemoryStore, RunStore};
+use crate::tool::{IntoTools, Tool};
+
+/// The limit on model turns of a run when the builder sets none.
+pub const DEFAULT_MAX_TURNS: u32 = 25;
+
+/// An agent: a model, its tools, instructions and a run store.
+///
+/// Cloning is one reference count: clones share everything. An `Agent` is `Send + Sync`, and any
+/// number of runs may go at once, on any tasks.
+#[derive(Clone)]
+pub struct Agent {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) model: Box<dyn Model>,
+    pub(crate) tools: Vec<Arc<dyn Tool>>,
+    pub(crate) instructions: Option<String>,
+    pub(crate) store: Box<dyn RunStore>,
+    pub(crate) max_turns: u32,
+    pub(crate) executor: Option<Arc<dyn ToolExecutor>>,
+}
+
+impl Inner {
+    pub(crate) fn tool(&self, name: &str) -> Option<&Arc<dyn Tool>> {
+        self.tools.iter().find(|t| t.definition().name == name)
+    }
+}
+
+impl fmt::Debug for Agent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Agent")
+            .field("model", &self.inner.model.name())
+            .field(
+                "tools",
+                &self
+                    .inner
+                    .tools
+                    .iter()
+                    .map(|t| t.definition().name.as_ref())
+                    .collect::<Vec<_>>(),
+            )
+            .field("max_turns", &self.inner.max_turns)
+            .field("executor", &self.inner.executor.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Agent {
+    /// A builder; [`AgentBuilder::model`] is the one required setting.
+    pub fn builder() -> AgentBuilder {
+        AgentBuilder::default()
+    }
+
+    /// Starts a run and drives it until it completes, pauses (on a tool call the host must
+    /// handle), or hits the turn limit. A paused run is in the store before this returns.
+    ///
+    /// Errors the model causes (unknown tools, bad arguments, failing or panicking tools) go back
+    /// to the model and the run goes on. A failing model gives [`Error::Model`] (the run is
+    /// stored as failed); a failing store gives its error.
+    pub async fn run(&self, input: impl Into<RunInput>) -> Result<RunOutput> {
+        engine::start(
+            &self.inner,
+            input.into(),
+            self.inner.executor.as_deref(),
+            None,
+        )
+        .await
+    }
+
+    /// Continues a paused run with its requirements resolved (see
+    /// [`Requirement::set_external_execution_result`], [`Requirement::confirm`],
+    /// [`Requirement::reject`], [`Requirement::set_user_input`]).
+    ///
+    /// Everything is checked before anything changes: the run exists and is paused, every
+    /// requirement belongs to its pause, none is missing or passed twice, each is resolved in a
+    /// way its kind allows. A failed check is a typed [`Error`] and leaves the stored run as it
+    /// was. Then the pause is claimed in the store (a second or racing continue of the same pause
+    /// gets [`Error::Conflict`], and no tool runs twice), the resolutions are applied (with the
+    /// tool arguments of the stored run, not the ones passed back) and the loop goes on; it may
+    /// pause again.
+    ///
+    /// A claimed run is stored with status `running` until the continue ends; a process that dies
+    /// in between leaves it so (it is not resumed twice).
+    pub async fn continue_run(
+        &self,
+        run_id: &str,
+        requirements: Vec<Requirement>,
+    ) -> Result<RunOutput> {
+        engine::resume(
+            &self.inner,
+            run_id,
+            requirements,
+            self.inner.executor.as_deref(),
+            None,
+        )
+        .await
+    }
+
+    /// [`continue_run`](Self::continue_run) with an executor that resolves the external calls of
+    /// the rest of the run (in place of the agent's own executor, if it has one). An external
+    /// requirement passed back unresolved is offered to it too; the run pauses again only for
+    /// what it declines.
+    pub async fn continue_run_with(
+        &self,
+        run_id: &str,
+        requirements: Vec<Requirement>,
+        executor: impl ToolExecutor,
+    ) -> Result<RunOutput> {
+        engine::resume(&self.inner, run_id, requirements, Some(&executor), None).await
+    }
+
+    /// [`run`](Self::run), as a stream of [`RunEvent`]s ending with
+    /// [`RunEvent::Paused`] or [`RunEvent::Completed`] (or an error). The model is asked through
+    /// [`Model::invoke_stream`], so content arrives in pieces.
+    pub fn run_stream(&self, input: impl Into<RunInput>) -> RunStream {
+        let agent = self.clone();
+        let input = input.into();
+        RunStream::new(move |events| async move {
+            let executor = agent.inner.executor.clone();
+            engine::start(&agent.inner, input, executor.as_deref(), Some(&events)).await
+        })
+    }
+
+    /// [`continue_run`](Self::continue_run), as a stream of [`RunEvent`]s.
+    pub fn continue_run_stream(&self, run_id: &str, requirements: Vec<Requirement>) -> RunStream {
+        let agent = self.clone();
+        let run_id = run_id.to_owned();
+        RunStream::new(move |events| async move {
+            let executor = agent.inner.executor.clone();
+            engine::resume(
+                &agent.inner,
+                &run_id,
+                requirements,
+                executor.as_deref(),
+                Some(&events),
+            )
+            .await
+        })
+    }
+
+    /// The agent's run store.
+    pub fn store(&self) -> &dyn RunStore {
+        &*self.inner.store
+    }
+
+    /// The agent's tools, in the order they were added.
+    pub fn tools(&self) -> impl Iterator<Item = &Arc<dyn Tool>> {
+        self.inner.tools.iter()
+    }
+}
+
+/// Builds an [`Agent`].
+#[derive(Default)]
+#[must_use]
+pub struct AgentBuilder {
+    model: Option<Box<dyn Model>>,
+    tools: Vec<Arc<dyn Tool>>,
+    error: Option<Error>,
+    instructions: Option<String>,
+    store: Option<Box<dyn RunStore>>,
+    max_turns: Option<u32>,
+    executor: Option<Arc<dyn ToolExecutor>>,
+}
+
+impl fmt::Debug for AgentBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AgentBuilder")
+            .field("model", &self.model.as_ref().map(|m| m.name().to_owned()))
+            .field("tools", &self.tools.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentBuilder {
+    /// The model (required).
+    pub fn model(mut self, model: impl Model) -> Self {
+        self.model = Some(Box::new(model));
+        self
+    }
+
+    /// Adds a tool, or every tool of a toolkit.
+    pub fn tool(mut self, tools: impl IntoTools) -> Self {
+        if let Err(error) = tools.into_tools(&mut self.tools) {
+            self.error.get_or_insert(error);
+        }
+        self
+    }
+
+    /// Instructions for the model (its system prompt).
+    pub fn instructions(mut self, instructions: impl Into<String>) -> Self {
+        self.instructions = Some(instructions.into());
+        self
+    }
+
+    /// Where runs are kept ([`MemoryStore`] by default). Agents that share a store can continue
+    /// each other's runs.
+    pub fn store(mut self, store: impl RunStore) -> Self {
+        self.store = Some(Box::new(store));
+        self
+    }
+
+    /// The most model turns a run may take ([`DEFAULT_MAX_TURNS`] by default); a run that needs
+    /// more ends with [`RunStatus::TurnLimitReached`](crate::RunStatus::TurnLimitReached).
+    pub fn max_turns(mut self, max_turns: u32) -> Self {
+        self.max_turns = Some(max_turns);
+        self
+    }
+
+    /// An executor that resolves the external tool calls of every run automatically: a run pauses
+    /// only for the calls it declines (and for confirmations and user input).
+    pub fn executor(mut self, executor: impl ToolExecutor) -> Self {
+        self.executor = Some(Arc::new(executor));
+        self
+    }
+
+    /// The agent. [`Error::Config`] when there is no model, two tools share a name, a tool's name
+    /// is not `^[a-zA-Z0-9_-]{1,64}$`, or a toolkit could not add its tools.
+    pub fn build(self) -> Result<Agent> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        let model = self
+            .model
+            .ok_or_else(|| Error::Config("the agent has no model: call `.model(..)`".into()))?;
+        for (i, tool) in self.tools.iter().enumerate() {
+            let name = &tool.definition().name;
+            if name.is_empty()
+                || name.len() > 64
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                return Err(Error::Config(format!(
+                    "tool name `{name}` is not valid: it must match ^[a-zA-Z0-9_-]{{1,64}}$"
+                )));
+            }
+            if self.tools[..i].iter().any(|t| t.definition().name == *name) {
+                return Err(Error::Config(format!("two tools are named `{name}`")));
+            }
+        }
+        Ok(Agent {
+            inner: Arc::new(Inner {
+                model,
+                tools: self.tools,
+                instructions: self.instructions,
+                store: self.store.unwrap_or_else(|| Box::new(MemoryStore::new())),
+                max_turns: self.max_turns.unwrap_or(DEFAULT_MAX_TURNS),
+                executor: self.executor,
+            }),
+        })
+    }
+
+    /// The agent, behind the blocking facade ([`crate::blocking::Agent`]).
+    pub fn build_blocking(self) -> Result<crate::blocking::Agent> {
+        crate::blocking::Agent::new(self.build()?)
+    }
+}
+
+/// What a run starts from: the user's text, and optionally the session and user it belongs to.
+///
+/// `&str` and `String` convert into it; runs of one session see the earlier runs' messages as
+/// history.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[must_use]
+pub struct RunInput {
+    /// The user's message.
+    pub text: String,
+    /// The session; a fresh one when `None`.
+    pub session_id: Option<String>,
+    /// The user.
+    pub user_id: Option<String>,
+}
+
+impl RunInput {
+    /// An input with this text, in a fresh session.
+    pub fn new(text: impl Into<String>) -> Self {
+        RunInput {
+            text: text.into(),
+            session_id: None,
+            user_id: None,
+        }
+    }
+
+    /// Puts the run in this session: it sees the messages of the session's earlier runs that
+    /// completed or hit the turn limit (a paused or failed run may end with unanswered tool
+    /// calls, which providers refuse).
+    pub fn session_id(mut self, session_id: impl Into<String>) -> Self {
+        self.session_id = Some(session_id.into());
+        self
+    }
+
+    /// Names the user.
+    pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
+        self.user_id = Some(user_id.into());
+        self
+    }
+}
+
+impl From<&str> for RunInput {
+    fn from(text: &str) -> Self {
+        RunInput::new(text)
+    }
+}
+
+impl From<String> for RunInput {
+    fn from(text: String) -> Self {
+        RunInput::new(text)
+    }
+}
+
+impl From<&String> for RunInput {
+    fn from(text: &String) -> Self {
+        RunInput::new(text.as_str())
+    }
+}
