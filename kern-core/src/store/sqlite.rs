@@ -89,6 +89,26 @@ SELECT run_id, version, run FROM kern_runs WHERE session_id = ?1 ORDER BY create
 /// there and never block the async runtime. Clones share that connection, and the thread ends
 /// when the last clone is dropped. A write waits up to 5 seconds for another connection's write
 /// (SQLite's busy timeout) before it fails with [`Error::Store`].
+///
+/// # Example
+///
+/// ```
+/// use kern_core::{Agent, RunStore, SqliteStore, TestModel};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> kern_core::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("runs.db");
+/// let agent = Agent::builder()
+///     .model(TestModel::new())
+///     .store(SqliteStore::open(&path).await?)
+///     .build()?;
+/// let run = agent.run("Hello").await?;
+///
+/// // Another process (here: another store on the same file) finds the run by its id.
+/// let elsewhere = SqliteStore::open(&path).await?;
+/// assert_eq!(elsewhere.load(&run.run_id).await?.run, run);
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct SqliteStore {
     jobs: mpsc::Sender<Job>,
