@@ -37,8 +37,8 @@ impl MemoryStore {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic while holding the lock cannot leave a half-written run (every write is one
-        // insert), so a poisoned lock is safe to use.
+        // A panic while holding the lock cannot leave a half-written run (a run is replaced
+        // whole, after its clone is made), so a poisoned lock is safe to use.
         self.inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -97,6 +97,8 @@ impl RunStore for MemoryStore {
         let inner = &mut *inner;
         let result = match inner.runs.get_mut(&run.run_id) {
             Some(entry) if entry.stored.version == expected_version => {
+                // Everything that can fail (allocate) first, so a panic changes nothing.
+                let new_run = run.clone();
                 if entry.stored.run.session_id != run.session_id {
                     if let Some(old) = inner.sessions.get_mut(&entry.stored.run.session_id) {
                         old.remove(&entry.created);
@@ -107,7 +109,7 @@ impl RunStore for MemoryStore {
                         .or_default()
                         .insert(entry.created, run.run_id.clone());
                 }
-                entry.stored.run = run.clone();
+                entry.stored.run = new_run;
                 entry.stored.version += 1;
                 Ok(entry.stored.version)
             }
