@@ -627,7 +627,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_write_waits_for_another_connections_write() {
+    async fn a_write_waits_for_another_connections_write_without_blocking_the_runtime() {
         let (_dir, path, store) = file_store().await;
         let (locked_tx, locked_rx) = std::sync::mpsc::channel();
         let holder = std::thread::spawn(move || {
@@ -637,12 +637,27 @@ mod tests {
                 .unwrap();
             locked_tx.send(()).unwrap();
             std::thread::sleep(Duration::from_millis(300));
+            let released = std::time::Instant::now();
             tx.commit().unwrap();
+            released
         });
         locked_rx.recv().unwrap();
-        // The file is write-locked now; the create waits for the lock instead of failing.
-        assert_eq!(store.create(&paused_run("waits", "s")).await.unwrap(), 1);
-        holder.join().unwrap();
+        // The file is write-locked now; the create waits for the lock instead of failing, and
+        // this (single-threaded) runtime goes on running other tasks meanwhile.
+        let run = paused_run("waits", "s");
+        let ticker = async {
+            for _ in 0..10 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            std::time::Instant::now()
+        };
+        let (created, ticked) = tokio::join!(store.create(&run), ticker);
+        assert_eq!(created.unwrap(), 1);
+        let released = holder.join().unwrap();
+        assert!(
+            ticked < released,
+            "the runtime was blocked while the write waited for the lock"
+        );
         assert_eq!(store.load("waits").await.unwrap().version, 1);
     }
 
