@@ -697,6 +697,23 @@ mod tests {
         assert_eq!(reread.load("raced").await.unwrap().run, winners[0]);
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn many_stores_opening_a_new_file_at_once_all_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fresh.db");
+        let stores = futures::future::join_all((0..8).map(|_| SqliteStore::open(&path))).await;
+        let stores: Vec<SqliteStore> = stores.into_iter().map(|s| s.unwrap()).collect();
+        for (i, store) in stores.iter().enumerate() {
+            store
+                .create(&paused_run(&format!("r{i}"), "s"))
+                .await
+                .unwrap();
+        }
+        let runs = stores[0].session_runs("s").await.unwrap();
+        let ids: Vec<&str> = runs.iter().map(|r| r.run_id.as_str()).collect();
+        assert_eq!(ids, ["r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7"]);
+    }
+
     #[tokio::test]
     async fn runs_survive_reopening_the_file() {
         let (_dir, path, store) = file_store().await;
