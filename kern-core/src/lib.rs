@@ -9,7 +9,9 @@ pub mod error;
 pub mod message;
 pub mod model;
 pub mod requirement;
+mod generated;
 pub mod run;
+pub mod schema;
 pub mod store;
 pub mod tool;
 
@@ -33,5 +35,12 @@ pub mod __private {
     pub use serde_json;
     pub use tokio;
 
+    pub use crate::generated::ToolArg;
+    pub use crate::schema::parameters_for;
     pub use crate::tool::run_blocking;
+
+    /// Return-value conversion of generated tools.
+    pub mod output {
+        pub use crate::generated::*;
+    }
 }
