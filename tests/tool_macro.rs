@@ -94,7 +94,11 @@ pub struct Report {
 /// * `shapes` - Some shapes
 /// * `tags` - Free-form tags
 /// * `limits` - Per-name limits
-#[tool(strict, name = "summarise", description = "Summarise places and shapes.")]
+#[tool(
+    strict,
+    name = "summarise",
+    description = "Summarise places and shapes."
+)]
 fn complex(
     places: Vec<Place>,
     unit: Unit,
@@ -120,7 +124,10 @@ fn complex(
 #[tool(requires_confirmation = true, stop_after_tool_call, show_result)]
 fn delete_file(path: std::path::PathBuf) -> Result<(), std::io::Error> {
     if path.as_os_str() == "missing" {
-        return Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no such file",
+        ));
     }
     Ok(())
 }
@@ -214,7 +221,10 @@ fn assert_strict_shape(schema: &Value) {
                 assert_eq!(required, names, "in {schema}");
                 assert_eq!(obj["additionalProperties"], false, "in {schema}");
             }
-            assert!(obj.get("oneOf").is_none(), "oneOf in strict schema {schema}");
+            assert!(
+                obj.get("oneOf").is_none(),
+                "oneOf in strict schema {schema}"
+            );
             if let Some(Value::String(f)) = obj.get("format") {
                 assert!(!f.starts_with("uint") && !f.starts_with("int") && f != "double");
             }
@@ -259,7 +269,10 @@ fn definition_of_the_design_example() {
     assert_eq!(execute_shell_command::NAME, "execute_shell_command");
     assert_eq!(execute_shell_command.name(), "execute_shell_command");
     assert_eq!(d.name, "execute_shell_command");
-    assert_eq!(d.description, "Execute a shell command.\n\nThe command runs in `sh`.");
+    assert_eq!(
+        d.description,
+        "Execute a shell command.\n\nThe command runs in `sh`."
+    );
     assert_eq!(d.mode, ExecutionMode::External);
     assert!(!d.strict && !d.stop_after_tool_call && !d.show_result);
     assert_eq!(
@@ -287,16 +300,23 @@ fn google_style_docs_and_optional_params() {
 
 #[test]
 fn flags() {
-    assert_eq!(delete_file.definition().mode, ExecutionMode::RequiresConfirmation);
+    assert_eq!(
+        delete_file.definition().mode,
+        ExecutionMode::RequiresConfirmation
+    );
     assert!(delete_file.definition().stop_after_tool_call);
     assert!(delete_file.definition().show_result);
     assert_eq!(
         send_email.definition().mode,
-        ExecutionMode::RequiresUserInput { fields: vec!["to".into()] }
+        ExecutionMode::RequiresUserInput {
+            fields: vec!["to".into()]
+        }
     );
     assert_eq!(
         ask.definition().mode,
-        ExecutionMode::RequiresUserInput { fields: vec!["question".into(), "default".into()] }
+        ExecutionMode::RequiresUserInput {
+            fields: vec!["question".into(), "default".into()]
+        }
     );
     assert_eq!(ping.definition().mode, ExecutionMode::Internal);
     assert_eq!(ping.definition().description, "No parameters, unit return.");
@@ -311,7 +331,10 @@ fn name_description_overrides_and_strict() {
     assert_eq!(d.description, "Summarise places and shapes.");
     assert!(d.strict);
     let p = &d.parameters;
-    assert_eq!(p["properties"]["limits"]["description"], "Limits, overriding the docs");
+    assert_eq!(
+        p["properties"]["limits"]["description"],
+        "Limits, overriding the docs"
+    );
     assert_eq!(p["properties"]["places"]["description"], "Where");
     assert_strict_shape(p);
     // The optional map is nullable, and still a map.
@@ -387,12 +410,21 @@ fn sample_arguments_validate_and_bad_ones_do_not() {
 #[tokio::test]
 async fn entrypoint_converts_results() {
     assert_eq!(
-        execute_shell_command.entrypoint(&json!({"command": "ls"})).await.unwrap(),
+        execute_shell_command
+            .entrypoint(&json!({"command": "ls"}))
+            .await
+            .unwrap(),
         "ran ls for run ''"
     );
-    assert_eq!(greet.entrypoint(&json!({"name": "ada"})).await.unwrap(), "hello ada");
     assert_eq!(
-        greet.entrypoint(&json!({"name": "ada", "shout": true})).await.unwrap(),
+        greet.entrypoint(&json!({"name": "ada"})).await.unwrap(),
+        "hello ada"
+    );
+    assert_eq!(
+        greet
+            .entrypoint(&json!({"name": "ada", "shout": true}))
+            .await
+            .unwrap(),
         "HELLO ADA"
     );
     let report: Value = serde_json::from_str(
@@ -408,28 +440,46 @@ async fn entrypoint_converts_results() {
             .unwrap(),
     )
     .unwrap();
-    assert_eq!(report, json!({"places": 1, "unit": "fahrenheit", "total": 6.0}));
-    assert_eq!(delete_file.entrypoint(&json!({"path": "a"})).await.unwrap(), "null");
+    assert_eq!(
+        report,
+        json!({"places": 1, "unit": "fahrenheit", "total": 6.0})
+    );
+    assert_eq!(
+        delete_file.entrypoint(&json!({"path": "a"})).await.unwrap(),
+        "null"
+    );
     assert_eq!(ping.entrypoint(&json!({})).await.unwrap(), "null");
     assert_eq!(ping.entrypoint(&Value::Null).await.unwrap(), "null");
     assert_eq!(
-        send_email.entrypoint(&json!({"to": "a@b", "subject": "hi"})).await.unwrap(),
+        send_email
+            .entrypoint(&json!({"to": "a@b", "subject": "hi"}))
+            .await
+            .unwrap(),
         "sent"
     );
     assert_eq!(raw.entrypoint(&json!({"type": "t"})).await.unwrap(), "t");
     assert_eq!(
-        mutate.entrypoint(&json!({"list": [7], "path": "abc"})).await.unwrap(),
+        mutate
+            .entrypoint(&json!({"list": [7], "path": "abc"}))
+            .await
+            .unwrap(),
         "[7,0,3]"
     );
 }
 
 #[tokio::test]
 async fn errors_are_tool_errors() {
-    let err = delete_file.entrypoint(&json!({"path": "missing"})).await.unwrap_err();
+    let err = delete_file
+        .entrypoint(&json!({"path": "missing"}))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ToolErrorKind::Failed);
     assert_eq!(err.message(), "no such file");
 
-    let err = fails.entrypoint(&json!({"message": "nope"})).await.unwrap_err();
+    let err = fails
+        .entrypoint(&json!({"message": "nope"}))
+        .await
+        .unwrap_err();
     assert_eq!(err.message(), "nope");
 
     for bad in [json!({}), json!({"command": 3}), json!("ls"), json!([1])] {
@@ -437,7 +487,9 @@ async fn errors_are_tool_errors() {
         assert_eq!(err.kind(), ToolErrorKind::InvalidArguments, "{bad}");
     }
     let err = complex
-        .entrypoint(&json!({"places": [], "unit": "kelvin", "shapes": [], "tags": null, "limits": {}}))
+        .entrypoint(
+            &json!({"places": [], "unit": "kelvin", "shapes": [], "tags": null, "limits": {}}),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ToolErrorKind::InvalidArguments);
@@ -446,15 +498,20 @@ async fn errors_are_tool_errors() {
 
 #[tokio::test]
 async fn invoke_passes_the_context_and_runs_sync_and_async() {
-    let out: ToolResult = Tool::invoke(&execute_shell_command, json!({"command": "pwd"}), ctx("c1")).await;
+    let out: ToolResult =
+        Tool::invoke(&execute_shell_command, json!({"command": "pwd"}), ctx("c1")).await;
     assert_eq!(out.unwrap(), "ran pwd for run 'run-1'");
     let out = Tool::invoke(&greet, json!({"name": "bo"}), ctx("c2")).await;
     assert_eq!(out.unwrap(), "hello bo");
     let out = Tool::invoke(&mutate, json!({"list": [], "path": "p"}), ctx("call-42")).await;
     assert_eq!(out.unwrap(), "[7,1]");
-    let err = Tool::invoke(&greet, json!({"name": 1}), ctx("c3")).await.unwrap_err();
+    let err = Tool::invoke(&greet, json!({"name": 1}), ctx("c3"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ToolErrorKind::InvalidArguments);
-    let err = Tool::invoke(&fails, json!({"message": "m"}), ctx("c4")).await.unwrap_err();
+    let err = Tool::invoke(&fails, json!({"message": "m"}), ctx("c4"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ToolErrorKind::Failed);
 }
 
@@ -477,9 +534,18 @@ async fn invoke_futures_are_static_and_send() {
 
 #[tokio::test]
 async fn the_typed_function_stays_callable() {
-    assert_eq!(execute_shell_command::call("x".into(), ctx("c")).unwrap(), "ran x for run 'run-1'");
+    assert_eq!(
+        execute_shell_command::call("x".into(), ctx("c")).unwrap(),
+        "ran x for run 'run-1'"
+    );
     assert_eq!(greet::call("y", Some(true)).await, "HELLO Y");
-    let r = complex::call(vec![], Unit::Celsius, vec![Shape::Circle { r: 1.0 }], None, BTreeMap::new());
+    let r = complex::call(
+        vec![],
+        Unit::Celsius,
+        vec![Shape::Circle { r: 1.0 }],
+        None,
+        BTreeMap::new(),
+    );
     assert_eq!(r.total, 3.0);
     assert!(delete_file::call("missing".into()).is_err());
     ping::call();
@@ -496,4 +562,50 @@ fn generated_args_types_are_usable() {
     let copy = t;
     let _: &dyn Tool = &t;
     let _: &dyn Tool = &copy;
+}
+
+#[tokio::test]
+async fn argument_errors_name_the_field() {
+    let err = execute_shell_command
+        .entrypoint(&json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.message(), "invalid arguments: missing field `command`");
+    let err = Tool::invoke(&execute_shell_command, json!({"command": 3}), ctx("c"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.message()
+            .starts_with("invalid arguments: field `command`: invalid type"),
+        "{err}"
+    );
+    let err = greet.entrypoint(&json!("ada")).await.unwrap_err();
+    assert_eq!(
+        err.message(),
+        "invalid arguments: expected an object, got a string"
+    );
+    // Unknown fields are ignored (models add them), as serde does by default.
+    assert_eq!(
+        greet
+            .entrypoint(&json!({"name": "a", "extra": 1}))
+            .await
+            .unwrap(),
+        "hello a"
+    );
+}
+
+#[test]
+fn args_types_implement_deserialize_and_json_schema() {
+    let a: ExecuteShellCommandArgs = serde_json::from_str(r#"{"command": "ls"}"#).unwrap();
+    assert_eq!(a.command, "ls");
+    let err = serde_json::from_str::<ExecuteShellCommandArgs>("{}")
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("missing field `command`"), "{err}");
+    assert!(serde_json::from_str::<ExecuteShellCommandArgs>("[1]").is_err());
+    let schema = serde_json::to_value(schemars::schema_for!(ExecuteShellCommandArgs)).unwrap();
+    assert_eq!(
+        schema["properties"],
+        execute_shell_command.definition().parameters["properties"]
+    );
 }

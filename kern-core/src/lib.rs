@@ -6,10 +6,10 @@
 #![warn(missing_docs)]
 
 pub mod error;
+mod generated;
 pub mod message;
 pub mod model;
 pub mod requirement;
-mod generated;
 pub mod run;
 pub mod schema;
 pub mod store;
@@ -35,7 +35,7 @@ pub mod __private {
     pub use serde_json;
     pub use tokio;
 
-    pub use crate::generated::ToolArg;
+    pub use crate::generated::{ToolArg, ToolArgs};
     pub use crate::schema::parameters_for;
     pub use crate::tool::run_blocking;
 

@@ -173,11 +173,11 @@ impl Requirement {
     /// Supplies one argument of a user input requirement. Returns `false` (and changes nothing)
     /// when the requirement asks for no field of that name.
     pub fn set_user_input(&mut self, field: &str, value: impl Into<Value>) -> bool {
-        if let RequirementKind::UserInput { fields } = &mut self.kind {
-            if let Some(f) = fields.iter_mut().find(|f| f.name == field) {
-                f.value = Some(value.into());
-                return true;
-            }
+        if let RequirementKind::UserInput { fields } = &mut self.kind
+            && let Some(f) = fields.iter_mut().find(|f| f.name == field)
+        {
+            f.value = Some(value.into());
+            return true;
         }
         false
     }

@@ -28,13 +28,14 @@ const STRICT_FORMATS: &[&str] = &[
 /// form OpenAI's strict function calling accepts (see [`make_strict`]), and subschemas are
 /// inlined where they are not recursive.
 pub fn parameters_for<T: JsonSchema>(strict: bool) -> Value {
-    let settings = SchemaSettings::draft2020_12()
-        .for_deserialize()
-        .with(|s| {
-            s.meta_schema = None;
-            s.inline_subschemas = strict;
-        });
-    let mut value = settings.into_generator().into_root_schema_for::<T>().to_value();
+    let settings = SchemaSettings::draft2020_12().for_deserialize().with(|s| {
+        s.meta_schema = None;
+        s.inline_subschemas = strict;
+    });
+    let mut value = settings
+        .into_generator()
+        .into_root_schema_for::<T>()
+        .to_value();
     if let Value::Object(root) = &mut value {
         root.remove("$schema");
         root.remove("title");
@@ -146,17 +147,14 @@ fn make_nullable(schema: &mut Value) {
             return;
         }
         match obj.get_mut("type") {
-            Some(Value::String(t)) => {
-                if t != "null" {
-                    let t = std::mem::take(t);
-                    obj.insert("type".into(), Value::Array(vec![Value::String(t), null.clone()]));
-                }
+            Some(Value::String(t)) if t != "null" => {
+                let t = std::mem::take(t);
+                obj.insert(
+                    "type".into(),
+                    Value::Array(vec![Value::String(t), null.clone()]),
+                );
             }
-            Some(Value::Array(types)) => {
-                if !types.contains(&null) {
-                    types.push(null.clone());
-                }
-            }
+            Some(Value::Array(types)) if !types.contains(&null) => types.push(null.clone()),
             _ => {}
         }
         if let Some(Value::Array(values)) = obj.get_mut("enum")
@@ -223,8 +221,15 @@ mod tests {
         });
         make_strict(&mut s);
         assert_eq!(s["properties"]["when"]["format"], "date-time");
-        assert_eq!(s["properties"]["list"]["items"]["additionalProperties"], false);
-        assert!(s["properties"]["list"]["items"]["properties"]["x"].get("format").is_none());
+        assert_eq!(
+            s["properties"]["list"]["items"]["additionalProperties"],
+            false
+        );
+        assert!(
+            s["properties"]["list"]["items"]["properties"]["x"]
+                .get("format")
+                .is_none()
+        );
         let any = s["properties"]["choice"]["anyOf"].as_array().unwrap();
         assert_eq!(any.len(), 2);
         assert!(s["properties"]["choice"].get("oneOf").is_none());

@@ -94,7 +94,13 @@ pub fn parse(lines: &[String]) -> Docs {
         .unwrap_or(0);
     let lines: Vec<&str> = lines
         .iter()
-        .map(|l| if l.len() >= indent { &l[indent..] } else { l.trim_start() })
+        .map(|l| {
+            if l.len() >= indent {
+                &l[indent..]
+            } else {
+                l.trim_start()
+            }
+        })
         .map(str::trim_end)
         .collect();
 
@@ -140,8 +146,8 @@ pub fn parse(lines: &[String]) -> Docs {
                     continue;
                 }
                 let indent = line.len() - trimmed.len();
-                let continuation = matches!(entry_indent, Some(first) if indent > first)
-                    && !params.is_empty();
+                let continuation =
+                    matches!(entry_indent, Some(first) if indent > first) && !params.is_empty();
                 match (continuation, parse_entry(trimmed)) {
                     (false, Some((name, text))) => {
                         entry_indent.get_or_insert(indent);
@@ -202,13 +208,16 @@ fn parse_entry(line: &str) -> Option<(String, String)> {
     if ticked {
         rest = &rest[1..];
     }
+    if let Some(r) = rest.strip_prefix("r#") {
+        rest = r;
+    }
     let end = rest
         .find(|c: char| !(c.is_alphanumeric() || c == '_'))
         .unwrap_or(rest.len());
     if end == 0 {
         return None;
     }
-    let name = rest[..end].trim_start_matches("r#").to_owned();
+    let name = rest[..end].to_owned();
     rest = &rest[end..];
     if ticked {
         rest = rest.strip_prefix('`')?;
@@ -324,8 +333,12 @@ mod tests {
 
     #[test]
     fn google_continuation_that_looks_like_an_entry() {
-        let d = docs("X.\n\nArgs:\n  path: The path.\n    Note: relative to the root.\n  mode: r or w");
-        assert_eq!(d.param("path"), Some("The path. Note: relative to the root."));
+        let d =
+            docs("X.\n\nArgs:\n  path: The path.\n    Note: relative to the root.\n  mode: r or w");
+        assert_eq!(
+            d.param("path"),
+            Some("The path. Note: relative to the root.")
+        );
         assert_eq!(d.param("mode"), Some("r or w"));
         assert_eq!(d.param("Note"), None);
     }
@@ -344,7 +357,8 @@ mod tests {
 
     #[test]
     fn code_block_in_arguments_is_not_an_entry() {
-        let d = docs("X.\n\n# Arguments\n* `a` - one\n```\n* `b` - no\n```\n# Examples\n* `c` - no");
+        let d =
+            docs("X.\n\n# Arguments\n* `a` - one\n```\n* `b` - no\n```\n# Examples\n* `c` - no");
         assert_eq!(d.params, vec![("a".to_owned(), "one".to_owned())]);
     }
 

@@ -8,8 +8,9 @@ use syn::Ident;
 use crate::ast::{ToolFn, ToolSig, pascal_case};
 use crate::valid::{Mode, Spec};
 
-/// The args struct: one public field per parameter (the `ToolContext` is not one), deriving
-/// `Deserialize` + `JsonSchema` through `__private`.
+/// The args struct: one public field per parameter (the `ToolContext` is not one). It implements
+/// `Deserialize` and `JsonSchema` (through `__private`) by visiting its fields one by one (see
+/// `kern_core`'s `Fields`), which names each field type once: one error for a bad type.
 pub fn args_struct(
     sig: &ToolSig,
     args_ident: &Ident,
@@ -17,23 +18,54 @@ pub fn args_struct(
     tool_name: &str,
     krate: &TokenStream,
 ) -> TokenStream {
-    let serde_path = format!("{}::__private::serde", krate).replace(' ', "");
-    let schemars_path = format!("{}::__private::schemars", krate).replace(' ', "");
     let doc = format!("The arguments of the `{tool_name}` tool, as the model sends them.");
-    let fields = sig.inputs.params().map(|p| {
+    let params: Vec<_> = sig.inputs.params().collect();
+    let fields = params.iter().map(|p| {
         let ident = &p.ident;
         let ty = p.field_ty(krate);
         let doc = p.description.as_deref().map(|d| quote!(#[doc = #d]));
         quote!(#doc pub #ident: #ty,)
     });
+    let visits = params.iter().map(|p| p.visit(krate));
+    let idents: Vec<_> = params.iter().map(|p| &p.ident).collect();
+    let schema_name = args_ident.to_string();
+    let private = quote!(#krate::__private);
     quote! {
         #[doc = #doc]
-        #[derive(#krate::__private::serde::Deserialize, #krate::__private::schemars::JsonSchema)]
-        #[serde(crate = #serde_path)]
-        #[schemars(crate = #schemars_path)]
         #[allow(missing_docs)]
         #vis struct #args_ident {
             #(#fields)*
+        }
+
+        #[automatically_derived]
+        impl #private::ToolArgs for #args_ident {
+            fn visit(
+                __kern_fields: &mut #private::output::Fields<'_>,
+            ) -> ::std::option::Option<Self> {
+                #(#visits)*
+                ::std::option::Option::Some(#args_ident { #(#idents: #idents?),* })
+            }
+        }
+
+        #[automatically_derived]
+        impl<'de> #private::serde::Deserialize<'de> for #args_ident {
+            fn deserialize<D: #private::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::std::result::Result<Self, D::Error> {
+                #private::output::deserialize_args(deserializer)
+            }
+        }
+
+        #[automatically_derived]
+        impl #private::schemars::JsonSchema for #args_ident {
+            fn schema_name() -> ::std::borrow::Cow<'static, str> {
+                ::std::borrow::Cow::Borrowed(#schema_name)
+            }
+            fn json_schema(
+                generator: &mut #private::schemars::SchemaGenerator,
+            ) -> #private::schemars::Schema {
+                #private::output::args_schema::<Self>(generator)
+            }
         }
     }
 }
@@ -41,9 +73,9 @@ pub fn args_struct(
 /// The `ExecutionMode` expression. `toolkit` is the toolkit struct's type for [`Mode::Toolkit`].
 fn mode_expr(
     mode: &Mode,
-    sig: &ToolSig,
+    _sig: &ToolSig,
     krate: &TokenStream,
-    toolkit: Option<&TokenStream>,
+    _toolkit: Option<&TokenStream>,
 ) -> TokenStream {
     match mode {
         Mode::Internal => quote!(#krate::ExecutionMode::Internal),
@@ -54,13 +86,6 @@ fn mode_expr(
                 fields: ::std::vec![#(::std::string::String::from(#fields)),*],
             }
         },
-        Mode::Toolkit => {
-            let params = sig.inputs.params().map(|p| &p.name);
-            let method = sig.default_name();
-            quote! {
-                <#toolkit as #krate::__private::ToolkitConfig>::execution_mode(#method, &[#(#params),*])
-            }
-        }
     }
 }
 
@@ -101,18 +126,23 @@ pub fn definition_expr(
 
 /// Turns the value of `expr` (the function's return value) into a `ToolResult`.
 pub fn convert(expr: TokenStream, span: Span, krate: &TokenStream) -> TokenStream {
-    let wrap = quote_spanned!(span=> #krate::__private::output::Wrap);
-    let result_kind = quote_spanned!(span=> __kern_result_kind);
-    let output_kind = quote_spanned!(span=> __kern_output_kind);
-    quote! {{
+    // Spanned on the return type, so a type that is not `Serialize` (or an error type that is
+    // not `Into<ToolError>`) is reported there.
+    quote_spanned! {span=> {
         #[allow(unused_imports)]
         use #krate::__private::output::{
             JsonKind as _, PlainKind as _, ResultKind as _, TextKind as _,
         };
+        #[allow(clippy::let_unit_value)]
         let __kern_out = #expr;
-        match (&#wrap(&__kern_out)).#result_kind().split(__kern_out) {
+        match (&#krate::__private::output::Wrap(&__kern_out))
+            .__kern_result_kind()
+            .split(__kern_out)
+        {
             ::std::result::Result::Ok(__kern_value) => {
-                (&#wrap(&__kern_value)).#output_kind().into_result(__kern_value)
+                (&#krate::__private::output::Wrap(&__kern_value))
+                    .__kern_output_kind()
+                    .into_result(__kern_value)
             }
             ::std::result::Result::Err(__kern_error) => ::std::result::Result::Err(__kern_error),
         }
@@ -184,12 +214,13 @@ pub fn tool(tool: ToolFn, spec: &Spec, krate: &TokenStream) -> TokenStream {
     let ToolFn { item, sig } = tool;
     let ident = &sig.ident;
     let vis = &item.vis;
-    let args_ident = format_ident!("{}Args", pascal_case(&sig.default_name()), span = ident.span());
+    let args_ident = format_ident!(
+        "{}Args",
+        pascal_case(&sig.default_name()),
+        span = ident.span()
+    );
 
-    let (docs, attrs): (Vec<_>, Vec<_>) = item
-        .attrs
-        .iter()
-        .partition(|a| a.path().is_ident("doc"));
+    let (docs, attrs): (Vec<_>, Vec<_>) = item.attrs.iter().partition(|a| a.path().is_ident("doc"));
     let mut call_sig = item.sig.clone();
     call_sig.ident = Ident::new("call", ident.span());
     let block = &item.block;

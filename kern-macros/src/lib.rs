@@ -79,7 +79,10 @@ pub fn tool(args: TokenStream, item: TokenStream) -> TokenStream {
     tool_impl(args.into(), item.into()).into()
 }
 
-fn tool_impl(args: proc_macro2::TokenStream, item: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+fn tool_impl(
+    args: proc_macro2::TokenStream,
+    item: proc_macro2::TokenStream,
+) -> proc_macro2::TokenStream {
     let item: syn::ItemFn = match syn::parse2(item) {
         Ok(item) => item,
         Err(e) => {

@@ -38,15 +38,31 @@ pub struct Param {
 
 impl Param {
     /// The field's type in the args struct.
-    pub fn field_ty(&self, krate: &TokenStream) -> TokenStream {
+    pub fn field_ty(&self, _krate: &TokenStream) -> TokenStream {
         let ty = &self.ty;
-        let owned = match self.pass {
+        match self.pass {
             Pass::Owned => quote!(#ty),
-            Pass::Ref | Pass::RefMut => quote_spanned!(ty.span()=> <#ty as ::std::borrow::ToOwned>::Owned),
+            Pass::Ref | Pass::RefMut => {
+                quote_spanned!(ty.span()=> <#ty as ::std::borrow::ToOwned>::Owned)
+            }
+        }
+    }
+
+    /// The field's visit (schema or deserialization): the one place its type must be
+    /// `Deserialize` + `JsonSchema`, so a type that is not gives one error, on the type.
+    pub fn visit(&self, krate: &TokenStream) -> TokenStream {
+        let ident = &self.ident;
+        let ty = self.field_ty(krate);
+        let span = self.ty.span();
+        let name = &self.name;
+        let description = match &self.description {
+            Some(d) => quote!(::std::option::Option::Some(#d)),
+            None => quote!(::std::option::Option::None),
         };
-        // A projection through a trait that requires `Deserialize + JsonSchema`: a type that is
-        // neither gives one error, on the type, instead of one per use in the derived code.
-        quote_spanned!(ty.span()=> <#owned as #krate::__private::ToolArg>::Type)
+        let field = quote_spanned!(span=> <#ty as #krate::__private::ToolArg>::field);
+        quote! {
+            let #ident = #field(__kern_fields, #name, #description);
+        }
     }
 
     /// The expression passing the (destructured) field to the function.
@@ -62,10 +78,13 @@ impl Param {
 
 /// One input of the function.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 pub enum Input {
     Arg(Param),
     /// A `ToolContext` parameter (by value or by reference).
-    Context { by_ref: bool },
+    Context {
+        by_ref: bool,
+    },
 }
 
 /// The function's inputs, in order.

@@ -13,8 +13,6 @@ pub enum Mode {
     External,
     RequiresConfirmation,
     RequiresUserInput(Vec<String>),
-    /// Chosen by the toolkit struct's `#[toolkit(..)]` lists (through `ToolkitConfig`).
-    Toolkit,
 }
 
 /// Everything about a tool besides its signature, resolved.
@@ -229,6 +227,9 @@ mod tests {
             Some("command")
         );
         assert_eq!(did_you_mean("xyz", ["command", "timeout"]), None);
-        assert_eq!(suggestion("lst_dir", ["list_dir"]), "; did you mean `list_dir`?");
+        assert_eq!(
+            suggestion("lst_dir", ["list_dir"]),
+            "; did you mean `list_dir`?"
+        );
     }
 }
