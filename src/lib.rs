@@ -5,6 +5,55 @@
 //! back to the host as requirements, and the host continues the run when it has resolved them.
 //!
 //! Start with [`prelude`].
+//!
+//! # A tool
+//!
+//! ```
+//! use kern::prelude::*;
+//!
+//! /// Get the weather of a city.
+//! ///
+//! /// # Arguments
+//! /// * `city` - The city
+//! /// * `days` - How many days ahead, at most 7
+//! #[tool]
+//! fn get_weather(city: &str, days: Option<u8>) -> Result<String, ToolError> {
+//!     Ok(format!("sunny in {city} for {} days", days.unwrap_or(1)))
+//! }
+//!
+//! // The function's name is the tool: a value with its definition...
+//! let definition = get_weather.definition();
+//! assert_eq!(definition.name, "get_weather");
+//! assert_eq!(definition.description, "Get the weather of a city.");
+//! assert_eq!(definition.parameters["required"], serde_json::json!(["city"]));
+//! assert_eq!(definition.mode, ExecutionMode::Internal);
+//!
+//! // ...an entrypoint taking the model's JSON arguments...
+//! let args = serde_json::json!({"city": "Oslo", "days": 2});
+//! let result = futures::executor::block_on(get_weather.entrypoint(&args));
+//! assert_eq!(result.unwrap(), "sunny in Oslo for 2 days");
+//!
+//! // ...and the typed function itself.
+//! assert_eq!(get_weather::call("Rome", None).unwrap(), "sunny in Rome for 1 days");
+//! ```
+//!
+//! A tool the host must run itself pauses the run instead:
+//!
+//! ```
+//! use kern::prelude::*;
+//!
+//! /// Execute a shell command.
+//! ///
+//! /// # Arguments
+//! /// * `command` - The shell command to execute
+//! #[tool(external_execution)]
+//! fn execute_shell_command(command: String) -> Result<String, ToolError> {
+//!     let out = std::process::Command::new("sh").arg("-c").arg(&command).output()?;
+//!     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+//! }
+//!
+//! assert_eq!(execute_shell_command.definition().mode, ExecutionMode::External);
+//! ```
 
 pub use kern_core::*;
 pub use kern_macros::tool;

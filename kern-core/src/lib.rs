@@ -8,10 +8,12 @@
 pub mod agent;
 pub mod blocking;
 pub mod error;
+mod generated;
 pub mod message;
 pub mod model;
 pub mod requirement;
 pub mod run;
+pub mod schema;
 pub mod store;
 pub mod tool;
 
@@ -40,5 +42,12 @@ pub mod __private {
     pub use serde_json;
     pub use tokio;
 
+    pub use crate::generated::{ToolArg, ToolArgs};
+    pub use crate::schema::parameters_for;
     pub use crate::tool::run_blocking;
+
+    /// Return-value conversion of generated tools.
+    pub mod output {
+        pub use crate::generated::*;
+    }
 }

@@ -1,9 +1,120 @@
-//! Procedural macros of kern: `#[tool]`. Use them through the `kern` facade.
+//! Procedural macros of kern. Use them through the `kern` facade (`use kern::prelude::*;`): the
+//! generated code names `::kern::…` paths. (The examples here are not doctests: a proc-macro
+//! crate cannot run its own macros in doctests; the facade's docs have runnable ones.)
+//!
+//! # `#[tool]`
+//!
+//! Turns a free function, sync or async, into a tool:
+//!
+//! ```text
+//! /// Execute a shell command.
+//! ///
+//! /// # Arguments
+//! /// * `command` - The shell command to execute
+//! #[tool(external_execution)]
+//! pub fn execute_shell_command(command: String, ctx: ToolContext) -> Result<String, ToolError> {
+//!     ..
+//! }
+//! ```
+//!
+//! expands to
+//!
+//! - `pub struct execute_shell_command;` — a unit struct carrying the function's visibility and
+//!   docs: the name *is* the tool (`agent.tool(execute_shell_command)`). It implements
+//!   `kern::Tool`, and has `NAME`, `name()`, `definition()` (a `&'static ToolDefinition` built
+//!   once), `async entrypoint(&Value) -> ToolResult`, and `call(..)`: the function itself, with
+//!   its original signature.
+//! - `pub struct ExecuteShellCommandArgs { pub command: String }`: the arguments, deriving
+//!   `Deserialize` + `JsonSchema` (through `kern::__private`, so users need neither crate). Its
+//!   schema is the tool's `parameters`. A `ToolContext` parameter (matched by the last path
+//!   segment) is filled in by the agent and is not an argument; `Option<T>` arguments are
+//!   optional; a `&T` parameter is a `<T as ToOwned>::Owned` field passed borrowed (`&str` works).
+//!
+//! The description is the doc comment's text before its first section; parameter descriptions
+//! come from a rustdoc `# Arguments` list (`` * `name` - text ``) or a Google-style `Args:` block
+//! (`name (type): text`); `# Returns`, `# Errors`, `# Examples` and other sections are not sent.
+//!
+//! The return value becomes the tool's result: `String`/`&str` as is, any other `Serialize`
+//! value as JSON text (`()` is `null`), and for `Result<T, E>` with `E: Into<ToolError>` an `Err`
+//! is a tool error (the model sees its message).
+//!
+//! ## Flags
+//!
+//! A bare flag means `= true`.
+//!
+//! | flag | meaning |
+//! |---|---|
+//! | `external_execution` | the agent never runs the tool: the run pauses and the host runs it |
+//! | `requires_confirmation` | the run pauses until the host confirms or rejects the call |
+//! | `requires_user_input` | the run pauses until the host supplies arguments (all parameters, or those of `user_input_fields`) |
+//! | `user_input_fields = [a, b]` | the arguments the host supplies; needs `requires_user_input` |
+//! | `name = "…"` | the tool's name (default: the function's), `^[a-zA-Z0-9_-]{1,64}$` |
+//! | `description = "…"` | the description (default: from the doc comment) |
+//! | `stop_after_tool_call` | stop the run after this tool ran |
+//! | `show_result` | show the tool's result as the run's content |
+//! | `strict` | a schema in the form OpenAI's strict function calling accepts |
+//! | `crate = "path"` | where kern is (default `::kern`; e.g. `kern_core` from a crate without the facade) |
+//!
+//! A parameter may carry `#[arg(description = "…")]`, which wins over the doc comment.
+//!
+//! The three execution flags are exclusive. Compile errors, each on the offending token: two or
+//! three exclusive flags; `user_input_fields` without `requires_user_input`; a field that is not
+//! a parameter; an unknown key (with "did you mean"); a duplicate key; a generic function; a
+//! `self` parameter; a parameter type that is not `Deserialize` + `JsonSchema`; an invalid
+//! tool name. On an error the function is still emitted, so one mistake gives one error.
 
 use proc_macro::TokenStream;
 
-/// Turns a function into a tool. (Being built: issue 2.)
+mod ast;
+mod attr;
+mod doc;
+mod expand;
+mod params;
+mod valid;
+
+/// Turns a function into a tool. See the [crate docs](crate) for the flags and what is
+/// generated.
 #[proc_macro_attribute]
-pub fn tool(_args: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn tool(args: TokenStream, item: TokenStream) -> TokenStream {
+    tool_impl(args.into(), item.into()).into()
+}
+
+fn tool_impl(
+    args: proc_macro2::TokenStream,
+    item: proc_macro2::TokenStream,
+) -> proc_macro2::TokenStream {
+    let item: syn::ItemFn = match syn::parse2(item) {
+        Ok(item) => item,
+        Err(e) => {
+            return syn::Error::new(
+                e.span(),
+                format!("`#[tool]` goes on a function ({e}); for a struct whose methods are tools use `#[derive(Toolkit)]`"),
+            )
+            .into_compile_error();
+        }
+    };
+    let mut sig_errors = Vec::new();
+    let tool = ast::ToolFn::parse(item, &mut sig_errors);
+    let mut errors = Vec::new();
+    let args = match attr::ToolArgs::parse(args) {
+        Ok(args) => args,
+        Err(e) => {
+            errors.push(syn::Error::from(e));
+            attr::ToolArgs::default()
+        }
+    };
+    valid::check_signature(&tool.sig, false, &mut sig_errors);
+    let spec = valid::validate_tool(&args, &tool.sig, &mut errors);
+    let krate = attr::krate(&args.krate);
+    let structural = !sig_errors.is_empty();
+    errors.extend(sig_errors);
+    let errors = errors.into_iter().map(|e| e.into_compile_error());
+    // A signature that cannot be expanded: emit the function as it is. Otherwise (only flag
+    // errors) expand as well as we can, so code using the tool gives no further errors.
+    let body = if structural {
+        expand::fallback(&tool)
+    } else {
+        expand::tool(tool, &spec, &krate)
+    };
+    quote::quote!(#body #(#errors)*)
 }

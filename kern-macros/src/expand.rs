@@ -1,0 +1,300 @@
+//! Code generation. The pieces (args struct, definition, call, return conversion) are shared by
+//! `#[tool]` and the toolkit methods.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::Ident;
+
+use crate::ast::{ToolFn, ToolSig, pascal_case};
+use crate::valid::{Mode, Spec};
+
+/// The args struct: one public field per parameter (the `ToolContext` is not one). It implements
+/// `Deserialize` and `JsonSchema` (through `__private`) by visiting its fields one by one (see
+/// `kern_core`'s `Fields`), which names each field type once: one error for a bad type.
+pub fn args_struct(
+    sig: &ToolSig,
+    args_ident: &Ident,
+    vis: &syn::Visibility,
+    tool_name: &str,
+    krate: &TokenStream,
+) -> TokenStream {
+    let doc = format!("The arguments of the `{tool_name}` tool, as the model sends them.");
+    let params: Vec<_> = sig.inputs.params().collect();
+    let fields = params.iter().map(|p| {
+        let ident = &p.ident;
+        let ty = p.field_ty(krate);
+        let doc = p.description.as_deref().map(|d| quote!(#[doc = #d]));
+        quote!(#doc pub #ident: #ty,)
+    });
+    let visits = params.iter().map(|p| p.visit(krate));
+    let idents: Vec<_> = params.iter().map(|p| &p.ident).collect();
+    let schema_name = args_ident.to_string();
+    let private = quote!(#krate::__private);
+    quote! {
+        #[doc = #doc]
+        #[allow(missing_docs)]
+        #vis struct #args_ident {
+            #(#fields)*
+        }
+
+        #[automatically_derived]
+        impl #private::ToolArgs for #args_ident {
+            fn visit(
+                __kern_fields: &mut #private::output::Fields<'_>,
+            ) -> ::std::option::Option<Self> {
+                #(#visits)*
+                ::std::option::Option::Some(#args_ident { #(#idents: #idents?),* })
+            }
+        }
+
+        #[automatically_derived]
+        impl<'de> #private::serde::Deserialize<'de> for #args_ident {
+            fn deserialize<D: #private::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::std::result::Result<Self, D::Error> {
+                #private::output::deserialize_args(deserializer)
+            }
+        }
+
+        #[automatically_derived]
+        impl #private::schemars::JsonSchema for #args_ident {
+            fn schema_name() -> ::std::borrow::Cow<'static, str> {
+                ::std::borrow::Cow::Borrowed(#schema_name)
+            }
+            fn json_schema(
+                generator: &mut #private::schemars::SchemaGenerator,
+            ) -> #private::schemars::Schema {
+                #private::output::args_schema::<Self>(generator)
+            }
+        }
+    }
+}
+
+/// The `ExecutionMode` expression. `toolkit` is the toolkit struct's type for [`Mode::Toolkit`].
+fn mode_expr(
+    mode: &Mode,
+    _sig: &ToolSig,
+    krate: &TokenStream,
+    _toolkit: Option<&TokenStream>,
+) -> TokenStream {
+    match mode {
+        Mode::Internal => quote!(#krate::ExecutionMode::Internal),
+        Mode::External => quote!(#krate::ExecutionMode::External),
+        Mode::RequiresConfirmation => quote!(#krate::ExecutionMode::RequiresConfirmation),
+        Mode::RequiresUserInput(fields) => quote! {
+            #krate::ExecutionMode::RequiresUserInput {
+                fields: ::std::vec![#(::std::string::String::from(#fields)),*],
+            }
+        },
+    }
+}
+
+/// A block evaluating to `&'static ToolDefinition`, built once.
+pub fn definition_expr(
+    spec: &Spec,
+    sig: &ToolSig,
+    args_ident: &Ident,
+    krate: &TokenStream,
+    toolkit: Option<&TokenStream>,
+) -> TokenStream {
+    let Spec {
+        name,
+        description,
+        strict,
+        stop_after_tool_call,
+        show_result,
+        mode,
+    } = spec;
+    let mode = mode_expr(mode, sig, krate, toolkit);
+    quote! {{
+        static DEFINITION: ::std::sync::LazyLock<#krate::ToolDefinition> =
+            ::std::sync::LazyLock::new(|| {
+                let mut definition = #krate::ToolDefinition::new(
+                    #name,
+                    #description,
+                    #krate::__private::parameters_for::<#args_ident>(#strict),
+                )
+                .with_mode(#mode);
+                definition.strict = #strict;
+                definition.stop_after_tool_call = #stop_after_tool_call;
+                definition.show_result = #show_result;
+                definition
+            });
+        &*DEFINITION
+    }}
+}
+
+/// Turns the value of `expr` (the function's return value) into a `ToolResult`.
+pub fn convert(expr: TokenStream, span: Span, krate: &TokenStream) -> TokenStream {
+    // Spanned on the return type, so a type that is not `Serialize` (or an error type that is
+    // not `Into<ToolError>`) is reported there.
+    quote_spanned! {span=> {
+        #[allow(unused_imports)]
+        use #krate::__private::output::{
+            JsonKind as _, PlainKind as _, ResultKind as _, TextKind as _,
+        };
+        #[allow(clippy::let_unit_value)]
+        let __kern_out = #expr;
+        match (&#krate::__private::output::Wrap(&__kern_out))
+            .__kern_result_kind()
+            .split(__kern_out)
+        {
+            ::std::result::Result::Ok(__kern_value) => {
+                (&#krate::__private::output::Wrap(&__kern_value))
+                    .__kern_output_kind()
+                    .into_result(__kern_value)
+            }
+            ::std::result::Result::Err(__kern_error) => ::std::result::Result::Err(__kern_error),
+        }
+    }}
+}
+
+/// The generated code that runs a tool given its parsed args, in an `entrypoint` (inline) and an
+/// `invoke` (a `'static` future; sync bodies on the blocking pool).
+pub struct Calls {
+    pub entrypoint: TokenStream,
+    pub invoke: TokenStream,
+}
+
+/// `target` is the callee path (`Self::call`, `__kern_toolkit.list_dir`); `setup` is code run
+/// before the call inside the `'static` future (e.g. cloning the toolkit's `Arc`), `prelude`
+/// what binds that callee's receiver in the entrypoint.
+pub fn calls(
+    sig: &ToolSig,
+    args_ident: &Ident,
+    krate: &TokenStream,
+    target: &TokenStream,
+    entry_prelude: &TokenStream,
+    invoke_setup: &TokenStream,
+) -> Calls {
+    let pattern = sig.inputs.destructure(args_ident);
+    let ctx = quote!(__kern_ctx);
+    let call_args = sig.inputs.call_args(&ctx);
+    let span = sig.output_span();
+    let await_ = sig.is_async.then(|| quote!(.await));
+
+    let entry_convert = convert(quote!(#target(#(#call_args),*) #await_), span, krate);
+    let entrypoint = quote! {
+        let #pattern = #krate::__private::output::args_from_ref::<#args_ident>(args)?;
+        #[allow(unused_variables)]
+        let #ctx = #krate::ToolContext::default();
+        #entry_prelude
+        #entry_convert
+    };
+
+    let invoke_convert = convert(quote!(#target(#(#call_args),*) #await_), span, krate);
+    let invoke = if sig.is_async {
+        quote! {
+            let __kern_args = #krate::__private::output::args_from_value::<#args_ident>(args);
+            #invoke_setup
+            ::std::boxed::Box::pin(async move {
+                let #pattern = __kern_args?;
+                #invoke_convert
+            })
+        }
+    } else {
+        quote! {
+            let __kern_args = #krate::__private::output::args_from_value::<#args_ident>(args);
+            #invoke_setup
+            ::std::boxed::Box::pin(async move {
+                let __kern_args = __kern_args?;
+                #krate::__private::run_blocking(move || {
+                    let #pattern = __kern_args;
+                    #invoke_convert
+                })
+                .await
+            })
+        }
+    };
+    Calls { entrypoint, invoke }
+}
+
+/// The expansion of `#[tool]`.
+pub fn tool(tool: ToolFn, spec: &Spec, krate: &TokenStream) -> TokenStream {
+    let ToolFn { item, sig } = tool;
+    let ident = &sig.ident;
+    let vis = &item.vis;
+    let args_ident = format_ident!(
+        "{}Args",
+        pascal_case(&sig.default_name()),
+        span = ident.span()
+    );
+
+    let (docs, attrs): (Vec<_>, Vec<_>) = item.attrs.iter().partition(|a| a.path().is_ident("doc"));
+    let mut call_sig = item.sig.clone();
+    call_sig.ident = Ident::new("call", ident.span());
+    let block = &item.block;
+    let name = &spec.name;
+
+    let args = args_struct(&sig, &args_ident, vis, name, krate);
+    let definition = definition_expr(spec, &sig, &args_ident, krate, None);
+    let Calls { entrypoint, invoke } = calls(
+        &sig,
+        &args_ident,
+        krate,
+        &quote!(Self::call),
+        &quote!(),
+        &quote!(),
+    );
+
+    quote! {
+        #(#docs)*
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy, Debug, Default)]
+        #vis struct #ident;
+
+        #args
+
+        impl #ident {
+            /// The tool's name, as the model calls it.
+            pub const NAME: &'static str = #name;
+
+            /// The function itself, callable from Rust with typed arguments.
+            #(#attrs)*
+            #vis #call_sig #block
+
+            /// The tool's name, as the model calls it.
+            pub fn name(&self) -> &'static str {
+                Self::NAME
+            }
+
+            /// The tool's definition (built once).
+            pub fn definition(&self) -> &'static #krate::ToolDefinition {
+                #definition
+            }
+
+            /// Deserializes JSON arguments, calls the function (inline, also when it is
+            /// synchronous) and converts its return value: the tool's result as the model would
+            /// see it. A `ToolContext` parameter gets `ToolContext::default()`.
+            pub async fn entrypoint(
+                &self,
+                args: &#krate::__private::serde_json::Value,
+            ) -> #krate::ToolResult {
+                #entrypoint
+            }
+        }
+
+        #[automatically_derived]
+        impl #krate::Tool for #ident {
+            fn definition(&self) -> &#krate::ToolDefinition {
+                #ident::definition(self)
+            }
+
+            #[allow(unused_variables)]
+            fn invoke(
+                &self,
+                args: #krate::__private::serde_json::Value,
+                __kern_ctx: #krate::ToolContext,
+            ) -> #krate::__private::futures::future::BoxFuture<'static, #krate::ToolResult> {
+                #invoke
+            }
+        }
+    }
+}
+
+/// The original function, when the signature is too broken to expand: so the error is the only
+/// error.
+pub fn fallback(tool: &ToolFn) -> TokenStream {
+    let item = &tool.item;
+    quote!(#item)
+}

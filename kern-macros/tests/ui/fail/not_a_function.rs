@@ -1,0 +1,7 @@
+use kern::prelude::*;
+
+/// Not a function.
+#[tool]
+struct Shell;
+
+fn main() {}
