@@ -56,13 +56,13 @@
 //! ```
 
 pub use kern_core::*;
-pub use kern_macros::tool;
+pub use kern_macros::{Toolkit, tool, toolkit_methods};
 
 /// What a kern program needs in scope.
 pub mod prelude {
     pub use kern_core::{
-        ExecutionMode, IntoTools, Message, Model, Requirement, RunOutput, RunStatus, RunStore,
-        Tool, ToolContext, ToolDefinition, ToolError, ToolResult,
+        ExecutionMode, IntoToolkit, IntoTools, Message, Model, Requirement, RunOutput, RunStatus,
+        RunStore, Tool, ToolContext, ToolDefinition, ToolError, ToolResult,
     };
-    pub use kern_macros::tool;
+    pub use kern_macros::{Toolkit, tool, toolkit_methods};
 }

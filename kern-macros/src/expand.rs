@@ -73,9 +73,9 @@ pub fn args_struct(
 /// The `ExecutionMode` expression. `toolkit` is the toolkit struct's type for [`Mode::Toolkit`].
 fn mode_expr(
     mode: &Mode,
-    _sig: &ToolSig,
+    sig: &ToolSig,
     krate: &TokenStream,
-    _toolkit: Option<&TokenStream>,
+    toolkit: Option<&TokenStream>,
 ) -> TokenStream {
     match mode {
         Mode::Internal => quote!(#krate::ExecutionMode::Internal),
@@ -86,6 +86,13 @@ fn mode_expr(
                 fields: ::std::vec![#(::std::string::String::from(#fields)),*],
             }
         },
+        Mode::Toolkit => {
+            let params = sig.inputs.params().map(|p| &p.name);
+            let method = sig.default_name();
+            quote! {
+                <#toolkit as #krate::__private::ToolkitConfig>::execution_mode(#method, &[#(#params),*])
+            }
+        }
     }
 }
 
@@ -106,16 +113,23 @@ pub fn definition_expr(
         mode,
     } = spec;
     let mode = mode_expr(mode, sig, krate, toolkit);
+    let strict = match toolkit {
+        Some(toolkit) => {
+            quote!(#strict || <#toolkit as #krate::__private::ToolkitConfig>::STRICT)
+        }
+        None => quote!(#strict),
+    };
     quote! {{
         static DEFINITION: ::std::sync::LazyLock<#krate::ToolDefinition> =
             ::std::sync::LazyLock::new(|| {
+                let strict: bool = #strict;
                 let mut definition = #krate::ToolDefinition::new(
                     #name,
                     #description,
-                    #krate::__private::parameters_for::<#args_ident>(#strict),
+                    #krate::__private::parameters_for::<#args_ident>(strict),
                 )
                 .with_mode(#mode);
-                definition.strict = #strict;
+                definition.strict = strict;
                 definition.stop_after_tool_call = #stop_after_tool_call;
                 definition.show_result = #show_result;
                 definition

@@ -70,6 +70,7 @@ mod attr;
 mod doc;
 mod expand;
 mod params;
+mod toolkit;
 mod valid;
 
 /// Turns a function into a tool. See the [crate docs](crate) for the flags and what is
@@ -117,4 +118,34 @@ fn tool_impl(
         expand::tool(tool, &spec, &krate)
     };
     quote::quote!(#body #(#errors)*)
+}
+
+/// Makes a struct a toolkit: its methods (in a `#[toolkit_methods]` impl block) are tools, with
+/// the execution mode of each chosen here:
+/// `#[toolkit(external = [..], requires_confirmation = [..], requires_user_input = [..])]`
+/// (and `strict`, `crate = "path"`). See the [crate docs](crate#toolkits).
+#[proc_macro_derive(Toolkit, attributes(toolkit))]
+pub fn derive_toolkit(input: TokenStream) -> TokenStream {
+    match syn::parse(input) {
+        Ok(input) => toolkit::derive(input).into(),
+        Err(e) => e.into_compile_error().into(),
+    }
+}
+
+/// Marks the impl block whose `&self` methods are the tools of a `#[derive(Toolkit)]` struct.
+/// See the [crate docs](crate#toolkits).
+#[proc_macro_attribute]
+pub fn toolkit_methods(args: TokenStream, item: TokenStream) -> TokenStream {
+    match syn::parse::<syn::ItemImpl>(item.clone()) {
+        Ok(item) => toolkit::methods(args.into(), item).into(),
+        Err(e) => {
+            let e = syn::Error::new(
+                e.span(),
+                format!("`#[toolkit_methods]` goes on the impl block of a toolkit struct ({e})"),
+            )
+            .into_compile_error();
+            let item = proc_macro2::TokenStream::from(item);
+            quote::quote!(#item #e).into()
+        }
+    }
 }
