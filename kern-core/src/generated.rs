@@ -4,7 +4,7 @@
 //!
 //! Autoref specialization (the technique of `anyhow!`): generated code writes
 //!
-//! ```ignore
+//! ```text
 //! let out = (&Wrap(&out)).__kern_result_kind().split(out);        // Result<T, E> or plain T
 //! match out {
 //!     Ok(v) => (&Wrap(&v)).__kern_output_kind().into_result(v),   // text or JSON

@@ -40,7 +40,7 @@ pub mod __private {
     pub use crate::generated::{ToolArg, ToolArgs};
     pub use crate::schema::parameters_for;
     pub use crate::tool::run_blocking;
-    pub use crate::toolkit::{ToolkitConfig, contains as toolkit_contains};
+    pub use crate::toolkit::{ToolkitConfig, contains as toolkit_contains, toolkit_into_tools};
 
     /// Return-value conversion of generated tools.
     pub mod output {

@@ -162,6 +162,16 @@ impl<T: ToolkitMethods> IntoTools for Toolkit<T> {
     }
 }
 
+/// `IntoTools` of a toolkit struct, all methods (what `#[derive(Toolkit)]` generates calls this:
+/// one bound, so a struct without `#[toolkit_methods]` gives one error).
+#[doc(hidden)]
+pub fn toolkit_into_tools<T: ToolkitMethods>(
+    toolkit: T,
+    out: &mut Vec<Arc<dyn Tool>>,
+) -> Result<()> {
+    Toolkit::new(toolkit).into_tools(out)
+}
+
 /// `into_toolkit()` for every toolkit struct.
 pub trait IntoToolkit: ToolkitMethods {
     /// The toolkit with all its methods, ready for [`Toolkit::include`] / [`Toolkit::exclude`].

@@ -50,9 +50,9 @@ pub fn args_struct(
         #[automatically_derived]
         impl<'de> #private::serde::Deserialize<'de> for #args_ident {
             fn deserialize<D: #private::serde::Deserializer<'de>>(
-                deserializer: D,
+                __kern_deserializer: D,
             ) -> ::std::result::Result<Self, D::Error> {
-                #private::output::deserialize_args(deserializer)
+                #private::output::deserialize_args(__kern_deserializer)
             }
         }
 
@@ -62,9 +62,9 @@ pub fn args_struct(
                 ::std::borrow::Cow::Borrowed(#schema_name)
             }
             fn json_schema(
-                generator: &mut #private::schemars::SchemaGenerator,
+                __kern_generator: &mut #private::schemars::SchemaGenerator,
             ) -> #private::schemars::Schema {
-                #private::output::args_schema::<Self>(generator)
+                #private::output::args_schema::<Self>(__kern_generator)
             }
         }
     }
@@ -120,21 +120,21 @@ pub fn definition_expr(
         None => quote!(#strict),
     };
     quote! {{
-        static DEFINITION: ::std::sync::LazyLock<#krate::ToolDefinition> =
+        static __KERN_DEFINITION: ::std::sync::LazyLock<#krate::ToolDefinition> =
             ::std::sync::LazyLock::new(|| {
-                let strict: bool = #strict;
-                let mut definition = #krate::ToolDefinition::new(
+                let __kern_strict: bool = #strict;
+                let mut __kern_definition = #krate::ToolDefinition::new(
                     #name,
                     #description,
-                    #krate::__private::parameters_for::<#args_ident>(strict),
+                    #krate::__private::parameters_for::<#args_ident>(__kern_strict),
                 )
                 .with_mode(#mode);
-                definition.strict = strict;
-                definition.stop_after_tool_call = #stop_after_tool_call;
-                definition.show_result = #show_result;
-                definition
+                __kern_definition.strict = __kern_strict;
+                __kern_definition.stop_after_tool_call = #stop_after_tool_call;
+                __kern_definition.show_result = #show_result;
+                __kern_definition
             });
-        &*DEFINITION
+        &*__KERN_DEFINITION
     }}
 }
 
@@ -189,7 +189,7 @@ pub fn calls(
 
     let entry_convert = convert(quote!(#target(#(#call_args),*) #await_), span, krate);
     let entrypoint = quote! {
-        let #pattern = #krate::__private::output::args_from_ref::<#args_ident>(args)?;
+        let #pattern = #krate::__private::output::args_from_ref::<#args_ident>(__kern_json)?;
         #[allow(unused_variables)]
         let #ctx = #krate::ToolContext::default();
         #entry_prelude
@@ -199,7 +199,7 @@ pub fn calls(
     let invoke_convert = convert(quote!(#target(#(#call_args),*) #await_), span, krate);
     let invoke = if sig.is_async {
         quote! {
-            let __kern_args = #krate::__private::output::args_from_value::<#args_ident>(args);
+            let __kern_args = #krate::__private::output::args_from_value::<#args_ident>(__kern_json);
             #invoke_setup
             ::std::boxed::Box::pin(async move {
                 let #pattern = __kern_args?;
@@ -208,7 +208,7 @@ pub fn calls(
         }
     } else {
         quote! {
-            let __kern_args = #krate::__private::output::args_from_value::<#args_ident>(args);
+            let __kern_args = #krate::__private::output::args_from_value::<#args_ident>(__kern_json);
             #invoke_setup
             ::std::boxed::Box::pin(async move {
                 let __kern_args = __kern_args?;
@@ -282,7 +282,7 @@ pub fn tool(tool: ToolFn, spec: &Spec, krate: &TokenStream) -> TokenStream {
             /// see it. A `ToolContext` parameter gets `ToolContext::default()`.
             pub async fn entrypoint(
                 &self,
-                args: &#krate::__private::serde_json::Value,
+                __kern_json: &#krate::__private::serde_json::Value,
             ) -> #krate::ToolResult {
                 #entrypoint
             }
@@ -297,7 +297,7 @@ pub fn tool(tool: ToolFn, spec: &Spec, krate: &TokenStream) -> TokenStream {
             #[allow(unused_variables)]
             fn invoke(
                 &self,
-                args: #krate::__private::serde_json::Value,
+                __kern_json: #krate::__private::serde_json::Value,
                 __kern_ctx: #krate::ToolContext,
             ) -> #krate::__private::futures::future::BoxFuture<'static, #krate::ToolResult> {
                 #invoke

@@ -123,7 +123,7 @@ pub fn derive(mut input: DeriveInput) -> TokenStream {
         &args.requires_user_input,
         quote! {
             #krate::ExecutionMode::RequiresUserInput {
-                fields: params.iter().map(|p| ::std::string::String::from(*p)).collect(),
+                fields: __kern_params.iter().map(|__kern_p| ::std::string::String::from(*__kern_p)).collect(),
             }
         },
     );
@@ -170,8 +170,8 @@ pub fn derive(mut input: DeriveInput) -> TokenStream {
                 const STRICT: bool = #strict;
 
                 #[allow(unused_variables)]
-                fn execution_mode(method: &str, params: &[&str]) -> #krate::ExecutionMode {
-                    match method {
+                fn execution_mode(__kern_method: &str, __kern_params: &[&str]) -> #krate::ExecutionMode {
+                    match __kern_method {
                         #external
                         #confirm
                         #input_
@@ -184,9 +184,9 @@ pub fn derive(mut input: DeriveInput) -> TokenStream {
             impl #krate::IntoTools for #ident {
                 fn into_tools(
                     self,
-                    out: &mut ::std::vec::Vec<::std::sync::Arc<dyn #krate::Tool>>,
+                    __kern_out: &mut ::std::vec::Vec<::std::sync::Arc<dyn #krate::Tool>>,
                 ) -> #krate::Result<()> {
-                    #krate::IntoTools::into_tools(#krate::Toolkit::new(self), out)
+                    #krate::__private::toolkit_into_tools(self, __kern_out)
                 }
             }
 
@@ -347,7 +347,7 @@ pub fn methods(args: TokenStream, mut item: ItemImpl) -> TokenStream {
                 #[allow(unused_variables)]
                 fn invoke(
                     &self,
-                    args: #krate::__private::serde_json::Value,
+                    __kern_json: #krate::__private::serde_json::Value,
                     __kern_ctx: #krate::ToolContext,
                 ) -> #krate::__private::futures::future::BoxFuture<'static, #krate::ToolResult> {
                     #invoke
