@@ -26,7 +26,8 @@ pub fn args_struct(
         let doc = p.description.as_deref().map(|d| quote!(#[doc = #d]));
         quote!(#doc pub #ident: #ty,)
     });
-    let visits = params.iter().map(|p| p.visit(krate));
+    let visits = params.iter().enumerate().map(|(i, p)| p.visit(i, krate));
+    let names = params.iter().map(|p| &p.name);
     let idents: Vec<_> = params.iter().map(|p| &p.ident).collect();
     let schema_name = args_ident.to_string();
     let private = quote!(#krate::__private);
@@ -39,6 +40,8 @@ pub fn args_struct(
 
         #[automatically_derived]
         impl #private::ToolArgs for #args_ident {
+            const FIELDS: &'static [&'static str] = &[#(#names),*];
+
             fn visit(
                 __kern_fields: &mut #private::output::Fields<'_>,
             ) -> ::std::option::Option<Self> {
