@@ -47,10 +47,15 @@ impl<V> Slots<V> {
         }
     }
 
-    /// Fills the slots in place (they are large: no moves).
-    fn fill<K: AsRef<str>>(&mut self, names: &[&str], entries: impl IntoIterator<Item = (K, V)>) {
+    /// Fills the slots in place (they are large: no moves). `index_of` is the generated
+    /// `match` of the field names (constant comparisons, no `memcmp` calls).
+    fn fill<K: AsRef<str>>(
+        &mut self,
+        index_of: impl Fn(&str) -> Option<usize>,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) {
         for (key, value) in entries {
-            if let Some(i) = names.iter().position(|n| *n == key.as_ref())
+            if let Some(i) = index_of(key.as_ref())
                 && let Some(slot) = self.slot(i)
             {
                 *slot = Some(value);
@@ -207,6 +212,9 @@ pub trait ToolArgs: Sized {
     /// The fields' names in JSON, in order (the `index` of [`Fields::visit`]).
     const FIELDS: &'static [&'static str];
 
+    /// The index of a field name in [`Self::FIELDS`].
+    fn index_of(name: &str) -> Option<usize>;
+
     /// Visits the fields; `Some` when deserializing succeeded.
     fn visit(fields: &mut Fields<'_>) -> Option<Self>;
 }
@@ -256,7 +264,7 @@ fn not_an_object(args: &Value) -> ToolError {
 pub fn args_from_ref<T: ToolArgs>(args: &Value) -> Result<T, ToolError> {
     let mut slots = Slots::new(T::FIELDS.len());
     match args {
-        Value::Object(map) => slots.fill(T::FIELDS, map),
+        Value::Object(map) => slots.fill(T::index_of, map),
         Value::Null => {}
         other => return Err(not_an_object(other)),
     }
@@ -271,7 +279,7 @@ pub fn args_from_ref<T: ToolArgs>(args: &Value) -> Result<T, ToolError> {
 pub fn args_from_value<T: ToolArgs>(args: Value) -> Result<T, ToolError> {
     let mut slots = Slots::new(T::FIELDS.len());
     match args {
-        Value::Object(map) => slots.fill(T::FIELDS, map),
+        Value::Object(map) => slots.fill(T::index_of, map),
         Value::Null => {}
         other => return Err(not_an_object(&other)),
     }
@@ -288,7 +296,7 @@ pub fn deserialize_args<'de, T: ToolArgs, D: Deserializer<'de>>(
 ) -> Result<T, D::Error> {
     let map = Map::<String, Value>::deserialize(deserializer)?;
     let mut slots = Slots::new(T::FIELDS.len());
-    slots.fill(T::FIELDS, map);
+    slots.fill(T::index_of, map);
     let mut fields = Fields::Owned {
         slots: &mut slots,
         error: None,

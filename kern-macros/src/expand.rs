@@ -27,7 +27,8 @@ pub fn args_struct(
         quote!(#doc pub #ident: #ty,)
     });
     let visits = params.iter().enumerate().map(|(i, p)| p.visit(i, krate));
-    let names = params.iter().map(|p| &p.name);
+    let names: Vec<_> = params.iter().map(|p| &p.name).collect();
+    let indices = 0..names.len();
     let idents: Vec<_> = params.iter().map(|p| &p.ident).collect();
     let schema_name = args_ident.to_string();
     let private = quote!(#krate::__private);
@@ -41,6 +42,14 @@ pub fn args_struct(
         #[automatically_derived]
         impl #private::ToolArgs for #args_ident {
             const FIELDS: &'static [&'static str] = &[#(#names),*];
+
+            #[inline]
+            fn index_of(__kern_name: &str) -> ::std::option::Option<usize> {
+                match __kern_name {
+                    #(#names => ::std::option::Option::Some(#indices),)*
+                    _ => ::std::option::Option::None,
+                }
+            }
 
             fn visit(
                 __kern_fields: &mut #private::output::Fields<'_>,

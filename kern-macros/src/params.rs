@@ -183,6 +183,13 @@ pub fn parse_inputs(sig: &mut Signature, docs: &Docs, errors: &mut Vec<syn::Erro
             other => (other.clone(), Pass::Owned),
         };
 
+        if let Type::ImplTrait(it) = &ty {
+            errors.push(syn::Error::new(
+                it.span(),
+                "a tool parameter cannot be `impl Trait`: it is deserialized from JSON, so it needs a concrete type",
+            ));
+        }
+
         if is_context(&ty) {
             if context_seen {
                 errors.push(syn::Error::new(
