@@ -129,11 +129,33 @@ fn field_value<T: DeserializeOwned>(
     }
 }
 
+/// The schema side of [`Fields::visit`], out of line (it runs once per tool).
+#[inline(never)]
+fn visit_schema<T: DeserializeOwned + JsonSchema>(
+    generator: &mut SchemaGenerator,
+    properties: &mut Map<String, Value>,
+    required: &mut Vec<Value>,
+    name: &'static str,
+    description: Option<&'static str>,
+) {
+    let mut schema = generator.subschema_for::<T>();
+    if let Some(d) = description {
+        schema
+            .ensure_object()
+            .insert("description".into(), d.into());
+    }
+    properties.insert(name.into(), schema.to_value());
+    if T::deserialize(Value::Null).is_err() {
+        required.push(name.into());
+    }
+}
+
 impl<'a> Fields<'a> {
     /// Visits field number `index`. In schema mode it records the field and gives `None`; in
     /// deserialize mode it gives the value, or `None` after recording the (first) error. A
     /// missing field is deserialized from `null` (so `Option` fields are optional), and is
     /// required in the schema exactly when its type does not accept `null`.
+    #[inline]
     pub fn visit<T: DeserializeOwned + JsonSchema>(
         &mut self,
         index: usize,
@@ -146,16 +168,7 @@ impl<'a> Fields<'a> {
                 properties,
                 required,
             } => {
-                let mut schema = generator.subschema_for::<T>();
-                if let Some(d) = description {
-                    schema
-                        .ensure_object()
-                        .insert("description".into(), d.into());
-                }
-                properties.insert(name.into(), schema.to_value());
-                if T::deserialize(Value::Null).is_err() {
-                    required.push(name.into());
-                }
+                visit_schema::<T>(generator, properties, required, name, description);
                 None
             }
             Fields::Borrowed { slots, error } => {
