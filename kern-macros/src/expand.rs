@@ -263,7 +263,7 @@ pub fn tool(tool: ToolFn, spec: &Spec, krate: &TokenStream) -> TokenStream {
         &quote!(),
     );
 
-    quote! {
+    let expanded = quote! {
         #(#docs)*
         #[allow(non_camel_case_types)]
         #[derive(Clone, Copy, Debug, Default)]
@@ -315,6 +315,40 @@ pub fn tool(tool: ToolFn, spec: &Spec, krate: &TokenStream) -> TokenStream {
                 #invoke
             }
         }
+    };
+    with_cfgs(expanded, &item.attrs)
+}
+
+/// Puts the function's `#[cfg]`/`#[cfg_attr]` attributes on every generated item, so a tool
+/// compiled out is compiled out entirely.
+fn with_cfgs(expanded: TokenStream, attrs: &[syn::Attribute]) -> TokenStream {
+    let cfgs: Vec<_> = attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .cloned()
+        .collect();
+    if cfgs.is_empty() {
+        return expanded;
+    }
+    match syn::parse2::<syn::File>(expanded.clone()) {
+        Ok(mut file) => {
+            for item in &mut file.items {
+                if let Some(attrs) = item_attrs(item) {
+                    attrs.splice(0..0, cfgs.iter().cloned());
+                }
+            }
+            quote!(#file)
+        }
+        Err(_) => expanded,
+    }
+}
+
+fn item_attrs(item: &mut syn::Item) -> Option<&mut Vec<syn::Attribute>> {
+    match item {
+        syn::Item::Struct(i) => Some(&mut i.attrs),
+        syn::Item::Impl(i) => Some(&mut i.attrs),
+        syn::Item::Const(i) => Some(&mut i.attrs),
+        _ => None,
     }
 }
 
