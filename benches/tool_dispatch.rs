@@ -93,6 +93,15 @@ fn dispatch(c: &mut Criterion) {
     });
     g.finish();
 
+    let mut g = c.benchmark_group("args_only");
+    g.bench_function("macro", |b| {
+        b.iter(|| kern::__private::output::args_from_ref::<SearchArgs>(black_box(&search_args)))
+    });
+    g.bench_function("hand_written", |b| {
+        b.iter(|| HandSearchArgs::deserialize(black_box(&search_args)))
+    });
+    g.finish();
+
     let mut g = c.benchmark_group("entrypoint_string_result");
     g.bench_function("macro", |b| {
         b.iter(|| block_on(greet.entrypoint(black_box(&greet_args))))

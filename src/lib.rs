@@ -54,18 +54,56 @@
 //!
 //! assert_eq!(execute_shell_command.definition().mode, ExecutionMode::External);
 //! ```
+//!
+//! # A toolkit
+//!
+//! ```
+//! use kern::prelude::*;
+//!
+//! #[derive(Toolkit)]
+//! #[toolkit(external = [list_dir])]
+//! struct ShellTools {
+//!     root: String,
+//! }
+//!
+//! #[toolkit_methods]
+//! impl ShellTools {
+//!     /// Lists the contents of a directory.
+//!     async fn list_dir(&self, directory: String) -> Result<String, ToolError> {
+//!         Ok(format!("{}/{directory}: ...", self.root))
+//!     }
+//!
+//!     /// Gets an environment variable.
+//!     fn get_env(&self, var_name: String) -> String {
+//!         std::env::var(&var_name).unwrap_or_default()
+//!     }
+//! }
+//!
+//! let mut tools = Vec::new();
+//! ShellTools { root: "/srv".into() }.into_tools(&mut tools)?;
+//! assert_eq!(tools[0].definition().mode, ExecutionMode::External);
+//! assert_eq!(tools[1].definition().mode, ExecutionMode::Internal);
+//!
+//! // A selection; an unknown name is a configuration error.
+//! let mut some = Vec::new();
+//! ShellTools { root: "/srv".into() }.into_toolkit().include(["get_env"]).into_tools(&mut some)?;
+//! assert_eq!(some.len(), 1);
+//! let unknown = ShellTools { root: "/srv".into() }.into_toolkit().exclude(["rm"]).into_tools(&mut some);
+//! assert!(matches!(unknown, Err(kern::Error::Config(_))));
+//! # Ok::<(), kern::Error>(())
+//! ```
 
 pub use kern_core::*;
-pub use kern_macros::tool;
+pub use kern_macros::{Toolkit, tool, toolkit_methods};
 
 /// What a kern program needs in scope.
 pub mod prelude {
     #[cfg(feature = "sqlite")]
     pub use kern_core::SqliteStore;
     pub use kern_core::{
-        Agent, ExecutionMode, FunctionModel, IntoTools, Message, Model, Requirement, RunEvent,
-        RunInput, RunOutput, RunStatus, RunStore, TestModel, Tool, ToolContext, ToolDefinition,
-        ToolError, ToolExecution, ToolExecutor, ToolResult,
+        Agent, ExecutionMode, FunctionModel, IntoToolkit, IntoTools, Message, Model, Requirement,
+        RunEvent, RunInput, RunOutput, RunStatus, RunStore, TestModel, Tool, ToolContext,
+        ToolDefinition, ToolError, ToolExecution, ToolExecutor, ToolResult,
     };
-    pub use kern_macros::tool;
+    pub use kern_macros::{Toolkit, tool, toolkit_methods};
 }

@@ -609,3 +609,82 @@ fn args_types_implement_deserialize_and_json_schema() {
         execute_shell_command.definition().parameters["properties"]
     );
 }
+
+/// More parameters than are kept on the stack while parsing (8).
+#[tool]
+#[allow(clippy::too_many_arguments)]
+fn wide(
+    a0: u8,
+    a1: u8,
+    a2: u8,
+    a3: u8,
+    a4: u8,
+    a5: u8,
+    a6: u8,
+    a7: u8,
+    a8: u8,
+    a9: u8,
+    a10: u8,
+    a11: u8,
+    a12: u8,
+    a13: u8,
+    a14: u8,
+    a15: u8,
+    a16: u8,
+    a17: Option<u8>,
+) -> u32 {
+    [
+        a0,
+        a1,
+        a2,
+        a3,
+        a4,
+        a5,
+        a6,
+        a7,
+        a8,
+        a9,
+        a10,
+        a11,
+        a12,
+        a13,
+        a14,
+        a15,
+        a16,
+        a17.unwrap_or(100),
+    ]
+    .iter()
+    .map(|x| u32::from(*x))
+    .sum()
+}
+
+#[tokio::test]
+async fn many_parameters() {
+    let mut args = serde_json::Map::new();
+    for i in 0..17 {
+        args.insert(format!("a{i}"), json!(i));
+    }
+    let args = Value::Object(args);
+    assert_eq!(
+        wide.entrypoint(&args).await.unwrap(),
+        (136 + 100).to_string()
+    );
+    assert_eq!(
+        Tool::invoke(&wide, args.clone(), ctx("c")).await.unwrap(),
+        (136 + 100).to_string()
+    );
+    let mut with_last = args.clone();
+    with_last["a17"] = json!(1);
+    assert_eq!(wide.entrypoint(&with_last).await.unwrap(), "137");
+    let mut missing = args;
+    missing.as_object_mut().unwrap().remove("a16");
+    let err = wide.entrypoint(&missing).await.unwrap_err();
+    assert_eq!(err.message(), "invalid arguments: missing field `a16`");
+    assert_eq!(
+        wide.definition().parameters["required"]
+            .as_array()
+            .unwrap()
+            .len(),
+        17
+    );
+}

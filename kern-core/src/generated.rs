@@ -4,7 +4,7 @@
 //!
 //! Autoref specialization (the technique of `anyhow!`): generated code writes
 //!
-//! ```ignore
+//! ```text
 //! let out = (&Wrap(&out)).__kern_result_kind().split(out);        // Result<T, E> or plain T
 //! match out {
 //!     Ok(v) => (&Wrap(&v)).__kern_output_kind().into_result(v),   // text or JSON
@@ -24,6 +24,60 @@ use serde_json::{Map, Value};
 
 use crate::tool::{ToolError, ToolResult};
 
+/// How many fields are kept on the stack while deserializing; args structs with more use the
+/// heap.
+const INLINE_FIELDS: usize = 8;
+
+/// The values of an args struct's fields, by field index, taken from a JSON object in one pass
+/// over its entries (cheaper than one map lookup per field).
+pub struct Slots<V> {
+    inline: [Option<V>; INLINE_FIELDS],
+    heap: Vec<Option<V>>,
+}
+
+impl<V> Slots<V> {
+    fn new(fields: usize) -> Self {
+        Slots {
+            inline: [const { None }; INLINE_FIELDS],
+            heap: if fields > INLINE_FIELDS {
+                (0..fields).map(|_| None).collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// Fills the slots in place (they are large: no moves). `index_of` is the generated
+    /// `match` of the field names (constant comparisons, no `memcmp` calls).
+    fn fill<K: AsRef<str>>(
+        &mut self,
+        index_of: impl Fn(&str) -> Option<usize>,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) {
+        for (key, value) in entries {
+            if let Some(i) = index_of(key.as_ref())
+                && let Some(slot) = self.slot(i)
+            {
+                *slot = Some(value);
+            }
+        }
+    }
+
+    #[inline]
+    fn slot(&mut self, index: usize) -> Option<&mut Option<V>> {
+        if self.heap.is_empty() {
+            self.inline.get_mut(index)
+        } else {
+            self.heap.get_mut(index)
+        }
+    }
+
+    #[inline]
+    fn take(&mut self, index: usize) -> Option<V> {
+        self.slot(index).and_then(Option::take)
+    }
+}
+
 /// How the fields of a generated args struct are visited: to build its schema, or to
 /// deserialize it from a JSON object.
 ///
@@ -42,15 +96,15 @@ pub enum Fields<'a> {
     },
     /// Deserializing from a borrowed object.
     Borrowed {
-        /// The object.
-        map: &'a Map<String, Value>,
+        /// The object's values, by field.
+        slots: &'a mut Slots<&'a Value>,
         /// The first error.
         error: Option<String>,
     },
     /// Deserializing from an owned object (values are moved out).
     Owned {
-        /// The object.
-        map: Map<String, Value>,
+        /// The object's values, by field.
+        slots: &'a mut Slots<Value>,
         /// The first error.
         error: Option<String>,
     },
@@ -75,13 +129,36 @@ fn field_value<T: DeserializeOwned>(
     }
 }
 
+/// The schema side of [`Fields::visit`], out of line (it runs once per tool).
+#[inline(never)]
+fn visit_schema<T: DeserializeOwned + JsonSchema>(
+    generator: &mut SchemaGenerator,
+    properties: &mut Map<String, Value>,
+    required: &mut Vec<Value>,
+    name: &'static str,
+    description: Option<&'static str>,
+) {
+    let mut schema = generator.subschema_for::<T>();
+    if let Some(d) = description {
+        schema
+            .ensure_object()
+            .insert("description".into(), d.into());
+    }
+    properties.insert(name.into(), schema.to_value());
+    if T::deserialize(Value::Null).is_err() {
+        required.push(name.into());
+    }
+}
+
 impl<'a> Fields<'a> {
-    /// Visits one field. In schema mode it records the field and gives `None`; in deserialize
-    /// mode it gives the value, or `None` after recording the (first) error. A missing field is
-    /// deserialized from `null` (so `Option` fields are optional), and is required in the schema
-    /// exactly when its type does not accept `null`.
+    /// Visits field number `index`. In schema mode it records the field and gives `None`; in
+    /// deserialize mode it gives the value, or `None` after recording the (first) error. A
+    /// missing field is deserialized from `null` (so `Option` fields are optional), and is
+    /// required in the schema exactly when its type does not accept `null`.
+    #[inline]
     pub fn visit<T: DeserializeOwned + JsonSchema>(
         &mut self,
+        index: usize,
         name: &'static str,
         description: Option<&'static str>,
     ) -> Option<T> {
@@ -91,23 +168,14 @@ impl<'a> Fields<'a> {
                 properties,
                 required,
             } => {
-                let mut schema = generator.subschema_for::<T>();
-                if let Some(d) = description {
-                    schema
-                        .ensure_object()
-                        .insert("description".into(), d.into());
-                }
-                properties.insert(name.into(), schema.to_value());
-                if T::deserialize(Value::Null).is_err() {
-                    required.push(name.into());
-                }
+                visit_schema::<T>(generator, properties, required, name, description);
                 None
             }
-            Fields::Borrowed { map, error } => {
+            Fields::Borrowed { slots, error } => {
                 if error.is_some() {
                     return None;
                 }
-                match map.get(name) {
+                match slots.take(index) {
                     Some(v) => match T::deserialize(v) {
                         Ok(v) => Some(v),
                         Err(e) => {
@@ -118,11 +186,11 @@ impl<'a> Fields<'a> {
                     None => field_value(name, None, error),
                 }
             }
-            Fields::Owned { map, error } => {
+            Fields::Owned { slots, error } => {
                 if error.is_some() {
                     return None;
                 }
-                field_value(name, map.remove(name), error)
+                field_value(name, slots.take(index), error)
             }
         }
     }
@@ -154,6 +222,12 @@ impl<'a> Fields<'a> {
 
 /// A generated args struct: visited field by field (see [`Fields`]).
 pub trait ToolArgs: Sized {
+    /// The fields' names in JSON, in order (the `index` of [`Fields::visit`]).
+    const FIELDS: &'static [&'static str];
+
+    /// The index of a field name in [`Self::FIELDS`].
+    fn index_of(name: &str) -> Option<usize>;
+
     /// Visits the fields; `Some` when deserializing succeeded.
     fn visit(fields: &mut Fields<'_>) -> Option<Self>;
 }
@@ -168,6 +242,7 @@ pub trait ToolArg: Sized {
     /// Visits a field of this type.
     fn field(
         fields: &mut Fields<'_>,
+        index: usize,
         name: &'static str,
         description: Option<&'static str>,
     ) -> Option<Self>;
@@ -178,10 +253,11 @@ impl<T: DeserializeOwned + JsonSchema> ToolArg for T {
     #[inline]
     fn field(
         fields: &mut Fields<'_>,
+        index: usize,
         name: &'static str,
         description: Option<&'static str>,
     ) -> Option<Self> {
-        fields.visit(name, description)
+        fields.visit(index, name, description)
     }
 }
 
@@ -199,24 +275,31 @@ fn not_an_object(args: &Value) -> ToolError {
 /// The args of a call from a borrowed JSON value; `null` counts as `{}` (models send it for
 /// tools without parameters).
 pub fn args_from_ref<T: ToolArgs>(args: &Value) -> Result<T, ToolError> {
-    let empty = Map::new();
-    let map = match args {
-        Value::Object(map) => map,
-        Value::Null => &empty,
+    let mut slots = Slots::new(T::FIELDS.len());
+    match args {
+        Value::Object(map) => slots.fill(T::index_of, map),
+        Value::Null => {}
         other => return Err(not_an_object(other)),
+    }
+    let mut fields = Fields::Borrowed {
+        slots: &mut slots,
+        error: None,
     };
-    let mut fields = Fields::Borrowed { map, error: None };
     T::visit(&mut fields).ok_or_else(|| ToolError::invalid_arguments(fields.error()))
 }
 
 /// The args of a call from an owned JSON value; `null` counts as `{}`.
 pub fn args_from_value<T: ToolArgs>(args: Value) -> Result<T, ToolError> {
-    let map = match args {
-        Value::Object(map) => map,
-        Value::Null => Map::new(),
+    let mut slots = Slots::new(T::FIELDS.len());
+    match args {
+        Value::Object(map) => slots.fill(T::index_of, map),
+        Value::Null => {}
         other => return Err(not_an_object(&other)),
+    }
+    let mut fields = Fields::Owned {
+        slots: &mut slots,
+        error: None,
     };
-    let mut fields = Fields::Owned { map, error: None };
     T::visit(&mut fields).ok_or_else(|| ToolError::invalid_arguments(fields.error()))
 }
 
@@ -225,7 +308,12 @@ pub fn deserialize_args<'de, T: ToolArgs, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<T, D::Error> {
     let map = Map::<String, Value>::deserialize(deserializer)?;
-    let mut fields = Fields::Owned { map, error: None };
+    let mut slots = Slots::new(T::FIELDS.len());
+    slots.fill(T::index_of, map);
+    let mut fields = Fields::Owned {
+        slots: &mut slots,
+        error: None,
+    };
     T::visit(&mut fields).ok_or_else(|| D::Error::custom(fields.error()))
 }
 

@@ -141,6 +141,28 @@ pub struct ArgAttr {
     pub description: Option<LitStr>,
 }
 
+/// The arguments of `#[toolkit(..)]` on a toolkit struct.
+#[derive(Debug, Default, FromMeta)]
+pub struct ToolkitArgs {
+    pub external: Option<NameList>,
+    pub requires_confirmation: Option<NameList>,
+    pub requires_user_input: Option<NameList>,
+    pub strict: Option<Flag>,
+    #[darling(rename = "crate")]
+    pub krate: Option<syn::Path>,
+}
+
+/// The arguments of `#[toolkit(..)]` on a method of a toolkit's impl block.
+#[derive(Debug, Default, FromMeta)]
+pub struct MethodArgs {
+    pub skip: Option<Flag>,
+    pub name: Option<SpannedStr>,
+    pub description: Option<SpannedStr>,
+    pub stop_after_tool_call: Option<Flag>,
+    pub show_result: Option<Flag>,
+    pub strict: Option<Flag>,
+}
+
 /// The path generated code reaches kern through: `::kern` unless `crate = "..."` says otherwise.
 pub fn krate(path: &Option<syn::Path>) -> TokenStream {
     match path {

@@ -26,7 +26,9 @@ pub fn args_struct(
         let doc = p.description.as_deref().map(|d| quote!(#[doc = #d]));
         quote!(#doc pub #ident: #ty,)
     });
-    let visits = params.iter().map(|p| p.visit(krate));
+    let visits = params.iter().enumerate().map(|(i, p)| p.visit(i, krate));
+    let names: Vec<_> = params.iter().map(|p| &p.name).collect();
+    let indices = 0..names.len();
     let idents: Vec<_> = params.iter().map(|p| &p.ident).collect();
     let schema_name = args_ident.to_string();
     let private = quote!(#krate::__private);
@@ -39,6 +41,16 @@ pub fn args_struct(
 
         #[automatically_derived]
         impl #private::ToolArgs for #args_ident {
+            const FIELDS: &'static [&'static str] = &[#(#names),*];
+
+            #[inline]
+            fn index_of(__kern_name: &str) -> ::std::option::Option<usize> {
+                match __kern_name {
+                    #(#names => ::std::option::Option::Some(#indices),)*
+                    _ => ::std::option::Option::None,
+                }
+            }
+
             fn visit(
                 __kern_fields: &mut #private::output::Fields<'_>,
             ) -> ::std::option::Option<Self> {
@@ -50,9 +62,9 @@ pub fn args_struct(
         #[automatically_derived]
         impl<'de> #private::serde::Deserialize<'de> for #args_ident {
             fn deserialize<D: #private::serde::Deserializer<'de>>(
-                deserializer: D,
+                __kern_deserializer: D,
             ) -> ::std::result::Result<Self, D::Error> {
-                #private::output::deserialize_args(deserializer)
+                #private::output::deserialize_args(__kern_deserializer)
             }
         }
 
@@ -62,9 +74,9 @@ pub fn args_struct(
                 ::std::borrow::Cow::Borrowed(#schema_name)
             }
             fn json_schema(
-                generator: &mut #private::schemars::SchemaGenerator,
+                __kern_generator: &mut #private::schemars::SchemaGenerator,
             ) -> #private::schemars::Schema {
-                #private::output::args_schema::<Self>(generator)
+                #private::output::args_schema::<Self>(__kern_generator)
             }
         }
     }
@@ -73,9 +85,9 @@ pub fn args_struct(
 /// The `ExecutionMode` expression. `toolkit` is the toolkit struct's type for [`Mode::Toolkit`].
 fn mode_expr(
     mode: &Mode,
-    _sig: &ToolSig,
+    sig: &ToolSig,
     krate: &TokenStream,
-    _toolkit: Option<&TokenStream>,
+    toolkit: Option<&TokenStream>,
 ) -> TokenStream {
     match mode {
         Mode::Internal => quote!(#krate::ExecutionMode::Internal),
@@ -86,6 +98,13 @@ fn mode_expr(
                 fields: ::std::vec![#(::std::string::String::from(#fields)),*],
             }
         },
+        Mode::Toolkit => {
+            let params = sig.inputs.params().map(|p| &p.name);
+            let method = sig.default_name();
+            quote! {
+                <#toolkit as #krate::__private::ToolkitConfig>::execution_mode(#method, &[#(#params),*])
+            }
+        }
     }
 }
 
@@ -106,21 +125,28 @@ pub fn definition_expr(
         mode,
     } = spec;
     let mode = mode_expr(mode, sig, krate, toolkit);
+    let strict = match toolkit {
+        Some(toolkit) => {
+            quote!(#strict || <#toolkit as #krate::__private::ToolkitConfig>::STRICT)
+        }
+        None => quote!(#strict),
+    };
     quote! {{
-        static DEFINITION: ::std::sync::LazyLock<#krate::ToolDefinition> =
+        static __KERN_DEFINITION: ::std::sync::LazyLock<#krate::ToolDefinition> =
             ::std::sync::LazyLock::new(|| {
-                let mut definition = #krate::ToolDefinition::new(
+                let __kern_strict: bool = #strict;
+                let mut __kern_definition = #krate::ToolDefinition::new(
                     #name,
                     #description,
-                    #krate::__private::parameters_for::<#args_ident>(#strict),
+                    #krate::__private::parameters_for::<#args_ident>(__kern_strict),
                 )
                 .with_mode(#mode);
-                definition.strict = #strict;
-                definition.stop_after_tool_call = #stop_after_tool_call;
-                definition.show_result = #show_result;
-                definition
+                __kern_definition.strict = __kern_strict;
+                __kern_definition.stop_after_tool_call = #stop_after_tool_call;
+                __kern_definition.show_result = #show_result;
+                __kern_definition
             });
-        &*DEFINITION
+        &*__KERN_DEFINITION
     }}
 }
 
@@ -175,7 +201,7 @@ pub fn calls(
 
     let entry_convert = convert(quote!(#target(#(#call_args),*) #await_), span, krate);
     let entrypoint = quote! {
-        let #pattern = #krate::__private::output::args_from_ref::<#args_ident>(args)?;
+        let #pattern = #krate::__private::output::args_from_ref::<#args_ident>(__kern_json)?;
         #[allow(unused_variables)]
         let #ctx = #krate::ToolContext::default();
         #entry_prelude
@@ -185,7 +211,7 @@ pub fn calls(
     let invoke_convert = convert(quote!(#target(#(#call_args),*) #await_), span, krate);
     let invoke = if sig.is_async {
         quote! {
-            let __kern_args = #krate::__private::output::args_from_value::<#args_ident>(args);
+            let __kern_args = #krate::__private::output::args_from_value::<#args_ident>(__kern_json);
             #invoke_setup
             ::std::boxed::Box::pin(async move {
                 let #pattern = __kern_args?;
@@ -194,7 +220,7 @@ pub fn calls(
         }
     } else {
         quote! {
-            let __kern_args = #krate::__private::output::args_from_value::<#args_ident>(args);
+            let __kern_args = #krate::__private::output::args_from_value::<#args_ident>(__kern_json);
             #invoke_setup
             ::std::boxed::Box::pin(async move {
                 let __kern_args = __kern_args?;
@@ -237,7 +263,7 @@ pub fn tool(tool: ToolFn, spec: &Spec, krate: &TokenStream) -> TokenStream {
         &quote!(),
     );
 
-    quote! {
+    let expanded = quote! {
         #(#docs)*
         #[allow(non_camel_case_types)]
         #[derive(Clone, Copy, Debug, Default)]
@@ -268,7 +294,7 @@ pub fn tool(tool: ToolFn, spec: &Spec, krate: &TokenStream) -> TokenStream {
             /// see it. A `ToolContext` parameter gets `ToolContext::default()`.
             pub async fn entrypoint(
                 &self,
-                args: &#krate::__private::serde_json::Value,
+                __kern_json: &#krate::__private::serde_json::Value,
             ) -> #krate::ToolResult {
                 #entrypoint
             }
@@ -283,12 +309,46 @@ pub fn tool(tool: ToolFn, spec: &Spec, krate: &TokenStream) -> TokenStream {
             #[allow(unused_variables)]
             fn invoke(
                 &self,
-                args: #krate::__private::serde_json::Value,
+                __kern_json: #krate::__private::serde_json::Value,
                 __kern_ctx: #krate::ToolContext,
             ) -> #krate::__private::futures::future::BoxFuture<'static, #krate::ToolResult> {
                 #invoke
             }
         }
+    };
+    with_cfgs(expanded, &item.attrs)
+}
+
+/// Puts the function's `#[cfg]`/`#[cfg_attr]` attributes on every generated item, so a tool
+/// compiled out is compiled out entirely.
+fn with_cfgs(expanded: TokenStream, attrs: &[syn::Attribute]) -> TokenStream {
+    let cfgs: Vec<_> = attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .cloned()
+        .collect();
+    if cfgs.is_empty() {
+        return expanded;
+    }
+    match syn::parse2::<syn::File>(expanded.clone()) {
+        Ok(mut file) => {
+            for item in &mut file.items {
+                if let Some(attrs) = item_attrs(item) {
+                    attrs.splice(0..0, cfgs.iter().cloned());
+                }
+            }
+            quote!(#file)
+        }
+        Err(_) => expanded,
+    }
+}
+
+fn item_attrs(item: &mut syn::Item) -> Option<&mut Vec<syn::Attribute>> {
+    match item {
+        syn::Item::Struct(i) => Some(&mut i.attrs),
+        syn::Item::Impl(i) => Some(&mut i.attrs),
+        syn::Item::Const(i) => Some(&mut i.attrs),
+        _ => None,
     }
 }
 

@@ -63,6 +63,57 @@
 //! `self` parameter; a parameter type that is not `Deserialize` + `JsonSchema`; an invalid
 //! tool name. On an error the function is still emitted, so one mistake gives one error.
 
+//!
+//! # Toolkits
+//!
+//! A struct whose methods are tools, with the execution mode of each method chosen on the
+//! struct:
+//!
+//! ```text
+//! #[derive(Toolkit)]
+//! #[toolkit(external = [list_dir], requires_confirmation = [delete_file])]
+//! struct ShellTools { root: PathBuf }
+//!
+//! #[toolkit_methods]
+//! impl ShellTools {
+//!     /// Lists the contents of a directory.
+//!     async fn list_dir(&self, directory: String) -> Result<String, ToolError> { .. }
+//!     /// Gets an environment variable.
+//!     fn get_env(&self, var_name: String) -> String { .. }
+//!     /// Deletes a file under the root.
+//!     fn delete_file(&self, path: String) -> Result<(), ToolError> { .. }
+//! }
+//!
+//! agent.tool(ShellTools { root })                                   // every method
+//! agent.tool(ShellTools { root }.into_toolkit().include(["list_dir"]))  // a selection
+//! ```
+//!
+//! Every `&self` method of the `#[toolkit_methods]` block, sync or async, is a tool, with its
+//! description, parameter descriptions, args struct (`ShellToolsListDirArgs`), schema and return
+//! conversion made by the same code as `#[tool]`'s. Methods without a receiver (constructors)
+//! are not tools; `#[toolkit(skip)]` keeps any other method out; a method taking `&mut self` or
+//! `self` is an error (the tools share the struct behind one `Arc`). A method may carry
+//! `#[toolkit(name = "…", description = "…", strict, stop_after_tool_call, show_result)]`.
+//!
+//! On the struct, `#[toolkit(..)]` takes `external = [..]`, `requires_confirmation = [..]`,
+//! `requires_user_input = [..]` (the host supplies all of the method's parameters), `strict`
+//! (every method) and `crate = "path"`; methods in no list are internal. Names are method
+//! names, as identifiers or strings.
+//!
+//! Why `#[toolkit_methods]`: a derive only sees the struct, so the methods need an attribute of
+//! their own; it names what it marks (the methods of a toolkit) and pairs with the derive the
+//! way pyo3's `#[pyclass]` + `#[pymethods]` do, which users coming from Python tooling know.
+//!
+//! Compile errors: a listed name that is no method (rustc's own error, on the name, with its
+//! "a method with a similar name exists" suggestion); a listed method that is not a tool; a
+//! method in two lists; a name listed twice; an unknown key (with "did you mean"); the derive
+//! on an enum or a union; a generic toolkit struct or impl block (refused: each definition is
+//! a `static`, built once for concrete types); a method parameter type that is not
+//! `Deserialize` + `JsonSchema`; a struct without `#[toolkit_methods]` when it is used as tools.
+//!
+//! At run time, an unknown name in `include`/`exclude` is a `kern::Error::Config` from
+//! `IntoTools::into_tools`, so from building the agent.
+
 use proc_macro::TokenStream;
 
 mod ast;
@@ -70,6 +121,7 @@ mod attr;
 mod doc;
 mod expand;
 mod params;
+mod toolkit;
 mod valid;
 
 /// Turns a function into a tool. See the [crate docs](crate) for the flags and what is
@@ -117,4 +169,34 @@ fn tool_impl(
         expand::tool(tool, &spec, &krate)
     };
     quote::quote!(#body #(#errors)*)
+}
+
+/// Makes a struct a toolkit: its methods (in a `#[toolkit_methods]` impl block) are tools, with
+/// the execution mode of each chosen here:
+/// `#[toolkit(external = [..], requires_confirmation = [..], requires_user_input = [..])]`
+/// (and `strict`, `crate = "path"`). See the [crate docs](crate#toolkits).
+#[proc_macro_derive(Toolkit, attributes(toolkit))]
+pub fn derive_toolkit(input: TokenStream) -> TokenStream {
+    match syn::parse(input) {
+        Ok(input) => toolkit::derive(input).into(),
+        Err(e) => e.into_compile_error().into(),
+    }
+}
+
+/// Marks the impl block whose `&self` methods are the tools of a `#[derive(Toolkit)]` struct.
+/// See the [crate docs](crate#toolkits).
+#[proc_macro_attribute]
+pub fn toolkit_methods(args: TokenStream, item: TokenStream) -> TokenStream {
+    match syn::parse::<syn::ItemImpl>(item.clone()) {
+        Ok(item) => toolkit::methods(args.into(), item).into(),
+        Err(e) => {
+            let e = syn::Error::new(
+                e.span(),
+                format!("`#[toolkit_methods]` goes on the impl block of a toolkit struct ({e})"),
+            )
+            .into_compile_error();
+            let item = proc_macro2::TokenStream::from(item);
+            quote::quote!(#item #e).into()
+        }
+    }
 }

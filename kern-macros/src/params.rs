@@ -50,7 +50,7 @@ impl Param {
 
     /// The field's visit (schema or deserialization): the one place its type must be
     /// `Deserialize` + `JsonSchema`, so a type that is not gives one error, on the type.
-    pub fn visit(&self, krate: &TokenStream) -> TokenStream {
+    pub fn visit(&self, index: usize, krate: &TokenStream) -> TokenStream {
         let ident = &self.ident;
         let ty = self.field_ty(krate);
         let span = self.ty.span();
@@ -61,7 +61,7 @@ impl Param {
         };
         let field = quote_spanned!(span=> <#ty as #krate::__private::ToolArg>::field);
         quote! {
-            let #ident = #field(__kern_fields, #name, #description);
+            let #ident = #field(__kern_fields, #index, #name, #description);
         }
     }
 
@@ -182,6 +182,13 @@ pub fn parse_inputs(sig: &mut Signature, docs: &Docs, errors: &mut Vec<syn::Erro
             ),
             other => (other.clone(), Pass::Owned),
         };
+
+        if let Type::ImplTrait(it) = &ty {
+            errors.push(syn::Error::new(
+                it.span(),
+                "a tool parameter cannot be `impl Trait`: it is deserialized from JSON, so it needs a concrete type",
+            ));
+        }
 
         if is_context(&ty) {
             if context_seen {

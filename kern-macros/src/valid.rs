@@ -13,6 +13,8 @@ pub enum Mode {
     External,
     RequiresConfirmation,
     RequiresUserInput(Vec<String>),
+    /// Chosen by the toolkit struct's `#[toolkit(..)]` lists (through `ToolkitConfig`).
+    Toolkit,
 }
 
 /// Everything about a tool besides its signature, resolved.
@@ -20,6 +22,7 @@ pub enum Mode {
 pub struct Spec {
     pub name: String,
     pub description: String,
+    /// Strict from the tool's own flag; a toolkit's `#[toolkit(strict)]` is added at run time.
     pub strict: bool,
     pub stop_after_tool_call: bool,
     pub show_result: bool,

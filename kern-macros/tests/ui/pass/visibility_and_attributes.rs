@@ -42,3 +42,17 @@ fn main() {
     assert_eq!(attributed::call(2), 2);
     assert_eq!(aliased.definition().name, "aliased");
 }
+
+/// Compiled out: none of its generated items exist.
+#[cfg(any())]
+#[tool]
+pub fn compiled_out(a: NoSuchType) -> u8 {
+    a
+}
+
+/// Compiled out with the attribute under the cfg.
+#[tool]
+#[cfg(any())]
+pub fn also_compiled_out(a: NoSuchType) -> u8 {
+    a
+}

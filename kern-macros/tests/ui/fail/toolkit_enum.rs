@@ -1,0 +1,8 @@
+use kern::prelude::*;
+
+#[derive(Toolkit)]
+enum Shell {
+    Local,
+}
+
+fn main() {}

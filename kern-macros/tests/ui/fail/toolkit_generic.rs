@@ -1,0 +1,8 @@
+use kern::prelude::*;
+
+#[derive(Toolkit)]
+struct Shell<T> {
+    inner: T,
+}
+
+fn main() {}
