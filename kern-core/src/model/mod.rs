@@ -1,9 +1,12 @@
 //! Models: one turn of a conversation, through a provider or offline.
 
 mod function;
+mod http;
+mod sse;
 mod test;
 
 pub use function::FunctionModel;
+pub use http::{ApiKey, HttpSettings};
 pub use test::TestModel;
 
 use futures::future::BoxFuture;
@@ -95,6 +98,48 @@ pub trait Model: Send + Sync + 'static {
                 futures::stream::iter(events)
             })
             .boxed()
+    }
+}
+
+/// A boxed model is a model: what a choice made at run time (`kern::model::from_env`) gives.
+impl Model for Box<dyn Model> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+
+    fn invoke<'a>(
+        &'a self,
+        request: ModelRequest<'a>,
+    ) -> BoxFuture<'a, Result<ModelResponse, ModelError>> {
+        (**self).invoke(request)
+    }
+
+    fn invoke_stream<'a>(
+        &'a self,
+        request: ModelRequest<'a>,
+    ) -> BoxStream<'a, Result<ModelEvent, ModelError>> {
+        (**self).invoke_stream(request)
+    }
+}
+
+/// A shared model is a model: one provider client (and its connection pool) for many agents.
+impl<M: Model + ?Sized> Model for std::sync::Arc<M> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+
+    fn invoke<'a>(
+        &'a self,
+        request: ModelRequest<'a>,
+    ) -> BoxFuture<'a, Result<ModelResponse, ModelError>> {
+        (**self).invoke(request)
+    }
+
+    fn invoke_stream<'a>(
+        &'a self,
+        request: ModelRequest<'a>,
+    ) -> BoxStream<'a, Result<ModelEvent, ModelError>> {
+        (**self).invoke_stream(request)
     }
 }
 

@@ -1,0 +1,420 @@
+//! What the providers share over HTTP: their settings ([`HttpSettings`]), the API key that never
+//! shows ([`ApiKey`]), and one POST with timeouts and retries ([`Http::post`]).
+
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, HeaderValue};
+
+use super::ModelError;
+
+/// An API key. Its `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// A key.
+    pub fn new(key: impl Into<String>) -> Self {
+        ApiKey(key.into())
+    }
+
+    /// The key from an environment variable, if it is set and not empty.
+    pub fn from_env(var: &str) -> Option<Self> {
+        std::env::var(var)
+            .ok()
+            .filter(|k| !k.trim().is_empty())
+            .map(ApiKey)
+    }
+
+    /// The key itself, for a request header.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+impl From<String> for ApiKey {
+    fn from(key: String) -> Self {
+        ApiKey(key)
+    }
+}
+
+impl From<&str> for ApiKey {
+    fn from(key: &str) -> Self {
+        ApiKey(key.to_owned())
+    }
+}
+
+/// How a provider reaches its server: address, key, timeouts and retries.
+///
+/// Every provider's builder sets these; the defaults suit the public APIs.
+#[derive(Clone)]
+pub struct HttpSettings {
+    /// The API's base URL, without a trailing slash (`https://api.openai.com/v1`).
+    pub base_url: String,
+    /// The key, if the server wants one.
+    pub api_key: Option<ApiKey>,
+    /// How long connecting may take. Default 10 s.
+    pub connect_timeout: Duration,
+    /// How long a whole non-streamed request may take. Default 120 s.
+    pub timeout: Duration,
+    /// How long a stream may go without a byte (keep-alives count). Default 60 s.
+    pub read_timeout: Duration,
+    /// How many times a request is tried again after a 429, a 5xx, a connection error or a
+    /// timeout. Default 3 (so 4 tries in all).
+    pub max_retries: u32,
+    /// The first wait before trying again; each later one doubles, up to
+    /// [`max_backoff`](Self::max_backoff). Default 500 ms.
+    pub initial_backoff: Duration,
+    /// The longest wait between tries, also for a server's `Retry-After`. Default 30 s.
+    pub max_backoff: Duration,
+    /// Extra headers sent with every request (an organisation, a project, a proxy's token).
+    pub headers: HeaderMap,
+}
+
+impl HttpSettings {
+    /// Settings for a server at `base_url` with the default timeouts and retries.
+    pub fn new(base_url: impl Into<String>, api_key: Option<ApiKey>) -> Self {
+        let mut base_url = base_url.into();
+        while base_url.ends_with('/') {
+            base_url.pop();
+        }
+        HttpSettings {
+            base_url,
+            api_key,
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(120),
+            read_timeout: Duration::from_secs(60),
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            headers: HeaderMap::new(),
+        }
+    }
+}
+
+impl fmt::Debug for HttpSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpSettings")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("max_retries", &self.max_retries)
+            .field("initial_backoff", &self.initial_backoff)
+            .field("max_backoff", &self.max_backoff)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// A provider's HTTP client: the settings and a connection pool, made once per model (at its
+/// first request, so a provider's constructor cannot fail and its builder methods may still
+/// change the settings).
+#[derive(Clone)]
+pub(crate) struct Http {
+    provider: &'static str,
+    settings: HttpSettings,
+    client: OnceLock<reqwest::Client>,
+}
+
+impl fmt::Debug for Http {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Http")
+            .field("provider", &self.provider)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Http {
+    /// A client for `provider` ("openai", "anthropic", …; it names the provider in errors).
+    pub fn new(provider: &'static str, settings: HttpSettings) -> Self {
+        Http {
+            provider,
+            settings,
+            client: OnceLock::new(),
+        }
+    }
+
+    /// The provider's name.
+    pub fn provider(&self) -> &'static str {
+        self.provider
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &HttpSettings {
+        &self.settings
+    }
+
+    /// The settings, to change them (a provider's builder methods).
+    pub fn settings_mut(&mut self) -> &mut HttpSettings {
+        self.client = OnceLock::new();
+        &mut self.settings
+    }
+
+    fn client(&self) -> Result<&reqwest::Client, ModelError> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let client = reqwest::Client::builder()
+            .connect_timeout(self.settings.connect_timeout)
+            .read_timeout(self.settings.read_timeout)
+            .build()
+            .map_err(|e| ModelError::Config {
+                provider: self.provider.to_owned(),
+                message: format!("cannot build the HTTP client: {e}"),
+            })?;
+        Ok(self.client.get_or_init(|| client))
+    }
+
+    /// The base URL joined with `path` (`"/chat/completions"`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.settings.base_url)
+    }
+
+    /// The key, or a configuration error naming the variable to set.
+    pub fn require_key(&self, env_var: &str) -> Result<&ApiKey, ModelError> {
+        self.settings
+            .api_key
+            .as_ref()
+            .ok_or_else(|| ModelError::Config {
+                provider: self.provider.to_owned(),
+                message: format!("no API key: set {env_var} or give one to the builder"),
+            })
+    }
+
+    /// POSTs a JSON `body` to `url` with `headers` (and the settings' extra headers), trying
+    /// again after a 429, a 5xx, a connection error or a timeout — after the server's
+    /// `Retry-After` if it gave one, else after an exponential backoff with jitter — at most
+    /// [`HttpSettings::max_retries`] times.
+    ///
+    /// A success status gives the response, its body unread. `streaming` leaves out the overall
+    /// timeout (a stream is bounded by the read timeout instead). Any other status is
+    /// [`ModelError::Http`] with the provider's own message.
+    pub async fn post(
+        &self,
+        url: &str,
+        headers: HeaderMap,
+        body: Vec<u8>,
+        streaming: bool,
+    ) -> Result<reqwest::Response, ModelError> {
+        let client = self.client()?;
+        let body = bytes::Bytes::from(body);
+        let mut attempt = 0u32;
+        loop {
+            let mut request = client
+                .post(url)
+                .headers(self.settings.headers.clone())
+                .headers(headers.clone())
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+            if !streaming {
+                request = request.timeout(self.settings.timeout);
+            }
+            let retry_after = match request.send().await {
+                Ok(response) if response.status().is_success() => return Ok(response),
+                Ok(response) => {
+                    let status = response.status();
+                    if !retryable(status) || attempt >= self.settings.max_retries {
+                        return Err(self.status_error(response).await);
+                    }
+                    retry_after(response.headers())
+                }
+                Err(error) => {
+                    let transient = error.is_connect() || error.is_timeout();
+                    if !transient || attempt >= self.settings.max_retries {
+                        return Err(transport_error(self.provider, &error));
+                    }
+                    None
+                }
+            };
+            let wait = retry_after
+                .unwrap_or_else(|| self.backoff(attempt))
+                .min(self.settings.max_backoff);
+            tracing::debug!(provider = self.provider, attempt, ?wait, "retrying");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// The wait before try `attempt + 1`: `initial_backoff * 2^attempt`, between half and all of
+    /// it (jitter, so clients that failed together do not come back together).
+    fn backoff(&self, attempt: u32) -> Duration {
+        let full = self
+            .settings
+            .initial_backoff
+            .saturating_mul(1u32.checked_shl(attempt.min(20)).unwrap_or(u32::MAX))
+            .min(self.settings.max_backoff);
+        let random = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        let fraction = 0.5 + (random % 1_000) as f64 / 2_000.0;
+        full.mul_f64(fraction)
+    }
+
+    /// The error for a non-success response, with the provider's message from its JSON body
+    /// (`{"error": {"message": …}}`, the shape OpenAI and Anthropic share) or the body itself.
+    async fn status_error(&self, response: reqwest::Response) -> ModelError {
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        ModelError::Http {
+            provider: self.provider.to_owned(),
+            status,
+            message: error_message(&text),
+        }
+    }
+}
+
+/// The message of a provider's error body.
+pub(crate) fn error_message(body: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        error: Inner,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Inner {
+        Object { message: String },
+        Text(String),
+    }
+    match serde_json::from_str::<Body>(body) {
+        Ok(Body {
+            error: Inner::Object { message } | Inner::Text(message),
+        }) => message,
+        Err(_) => {
+            let body = body.trim();
+            let cut = body.char_indices().nth(500).map_or(body.len(), |(i, _)| i);
+            body[..cut].to_owned()
+        }
+    }
+}
+
+/// A transport failure, without the URL (it may carry a key in a query string).
+pub(crate) fn transport_error(provider: &'static str, error: &reqwest::Error) -> ModelError {
+    let what = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "cannot connect"
+    } else if error.is_body() || error.is_decode() {
+        "the response body broke off"
+    } else {
+        "request failed"
+    };
+    let mut message = what.to_owned();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    ModelError::Transport {
+        provider: provider.to_owned(),
+        message,
+    }
+}
+
+fn retryable(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+}
+
+/// The server's `retry-after-ms` (OpenAI) or `Retry-After` in seconds. An HTTP date is not
+/// honoured (no provider sends one); the backoff applies then.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok();
+    let ms = value("retry-after-ms").map(|ms| ms / 1000.0);
+    let secs = ms.or_else(|| value("retry-after"))?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)))
+}
+
+/// A header value that holds a secret: marked sensitive, so reqwest and hyper never log it.
+pub(crate) fn secret_header(
+    provider: &'static str,
+    value: &str,
+) -> Result<HeaderValue, ModelError> {
+    let mut value = HeaderValue::from_str(value).map_err(|_| ModelError::Config {
+        provider: provider.to_owned(),
+        message: "the API key holds characters a header cannot carry".to_owned(),
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let settings = HttpSettings::new("http://x/v1/", Some(ApiKey::new("sk-secret-123")));
+        let shown = format!("{settings:?} {:?}", settings.api_key);
+        assert!(!shown.contains("sk-secret"), "{shown}");
+        assert!(shown.contains("redacted"));
+        assert_eq!(settings.base_url, "http://x/v1");
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_milliseconds() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert("retry-after", HeaderValue::from_static("2"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(2)));
+        headers.insert("retry-after-ms", HeaderValue::from_static("150"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_millis(150)));
+        headers.insert("retry-after-ms", HeaderValue::from_static("-1"));
+        headers.insert(
+            "retry-after",
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let mut settings = HttpSettings::new("http://x", None);
+        settings.initial_backoff = Duration::from_millis(100);
+        settings.max_backoff = Duration::from_secs(1);
+        let http = Http::new("test", settings);
+        for (attempt, full) in [
+            (0, 100),
+            (1, 200),
+            (2, 400),
+            (3, 800),
+            (4, 1000),
+            (60, 1000),
+        ] {
+            let wait = http.backoff(attempt);
+            let full = Duration::from_millis(full);
+            assert!(wait >= full / 2 && wait <= full, "{attempt}: {wait:?}");
+        }
+    }
+
+    #[test]
+    fn error_messages_from_provider_bodies() {
+        assert_eq!(
+            error_message(r#"{"error":{"message":"Invalid key","type":"auth"}}"#),
+            "Invalid key"
+        );
+        assert_eq!(
+            error_message(
+                r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#
+            ),
+            "Overloaded"
+        );
+        assert_eq!(
+            error_message(r#"{"error":"model not found"}"#),
+            "model not found"
+        );
+        assert_eq!(error_message(" bad gateway \n"), "bad gateway");
+        assert_eq!(error_message(&"é".repeat(900)).chars().count(), 500);
+    }
+}
