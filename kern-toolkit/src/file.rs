@@ -233,7 +233,10 @@ impl FileTools {
                 }
                 files += 1;
                 let path = entry.path();
-                if entry.metadata().map_or(true, |m| m.len() > SEARCH_MAX_FILE_BYTES) {
+                if entry
+                    .metadata()
+                    .map_or(true, |m| m.len() > SEARCH_MAX_FILE_BYTES)
+                {
                     continue;
                 }
                 let Ok(bytes) = std::fs::read(&path) else {

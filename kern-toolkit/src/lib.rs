@@ -37,7 +37,9 @@
 //! ```
 //!
 //! The methods are public, so a host that resolves a call itself (say, an external call it
-//! routes to a sandbox) can run the same code: `shell.run_command(command, None).await`.
+//! routes to a sandbox) can run the same code: `shell.run_command(command, None).await`; the
+//! arguments of a call, typed, are the generated `*Args` structs
+//! (`req.tool_execution.args::<ShellToolsRunCommandArgs>()`).
 #![warn(missing_docs)]
 
 mod file;
@@ -45,6 +47,9 @@ mod http;
 mod root;
 mod shell;
 
-pub use file::FileTools;
-pub use http::HttpTools;
-pub use shell::ShellTools;
+pub use file::{
+    FileTools, FileToolsListFilesArgs, FileToolsReadFileArgs, FileToolsSearchFilesArgs,
+    FileToolsWriteFileArgs,
+};
+pub use http::{HttpTools, HttpToolsHttpGetArgs, HttpToolsHttpPostArgs};
+pub use shell::{ShellTools, ShellToolsListDirArgs, ShellToolsRunCommandArgs};

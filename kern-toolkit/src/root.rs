@@ -90,7 +90,9 @@ impl Root {
                     }
                 }
                 let existing = std::fs::canonicalize(ancestor).map_err(|e| {
-                    ToolError::new(format!("`{rel}`: a parent directory cannot be resolved: {e}"))
+                    ToolError::new(format!(
+                        "`{rel}`: a parent directory cannot be resolved: {e}"
+                    ))
                 })?;
                 inside(&root, &existing, rel)?;
                 if !existing.is_dir() {
@@ -141,11 +143,7 @@ impl Root {
         if total == 0 {
             return Ok(format!("`{rel}` is empty"));
         }
-        let mut out = names
-            .into_iter()
-            .take(max)
-            .collect::<Vec<_>>()
-            .join("\n");
+        let mut out = names.into_iter().take(max).collect::<Vec<_>>().join("\n");
         if total > max {
             let _ = write!(
                 out,

@@ -196,7 +196,11 @@ struct GroupKill(Option<u32>);
 impl GroupKill {
     fn kill(&self) {
         #[cfg(unix)]
-        if let Some(pid) = self.0.and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 0) {
+        if let Some(pid) = self
+            .0
+            .and_then(|p| i32::try_from(p).ok())
+            .filter(|p| *p > 0)
+        {
             // SAFETY: kill(2) with a negative pid signals that process group; no memory is
             // involved. An already empty group gives ESRCH, which is ignored.
             unsafe {
@@ -246,7 +250,11 @@ impl Capture {
 
     /// `\n<name>:\n<text>` (and a line when it was cut).
     fn append(&self, name: &str, out: &mut String) {
-        let _ = write!(out, "\n{name}:\n{}", lossy(&self.kept, self.total > self.kept.len() as u64));
+        let _ = write!(
+            out,
+            "\n{name}:\n{}",
+            lossy(&self.kept, self.total > self.kept.len() as u64)
+        );
         if self.total > self.kept.len() as u64 {
             let _ = write!(
                 out,

@@ -71,7 +71,11 @@ fn reads_lists_and_writes_under_the_root() {
 fn parent_components_are_refused() {
     let t = tree();
     let files = FileTools::new(&t.root);
-    for path in ["../outside/secret.txt", "sub/../../outside/secret.txt", ".."] {
+    for path in [
+        "../outside/secret.txt",
+        "sub/../../outside/secret.txt",
+        "..",
+    ] {
         let message = err(files.read_file(path.into()));
         assert!(message.contains("`..`"), "{path}: {message}");
     }
@@ -134,9 +138,11 @@ fn symbolic_links_out_of_the_root_are_refused() {
     let message = err(files.write_file("dirlink/a/b/new.txt".into(), "owned".into()));
     assert!(message.contains("outside the root"), "{message}");
     assert!(!t.outside.join("a").exists());
-    assert!(files
-        .write_file("dangling.txt".into(), "owned".into())
-        .is_err());
+    assert!(
+        files
+            .write_file("dangling.txt".into(), "owned".into())
+            .is_err()
+    );
     assert!(!t.outside.join("missing.txt").exists());
 
     // A link that stays inside is followed.
@@ -169,7 +175,9 @@ fn a_symlinked_root_is_fine() {
 fn oversized_reads_are_truncated_and_oversized_writes_refused() {
     let t = tree();
     std::fs::write(t.root.join("big.txt"), "é".repeat(1000)).unwrap(); // 2000 bytes
-    let files = FileTools::new(&t.root).max_read_bytes(101).max_write_bytes(10);
+    let files = FileTools::new(&t.root)
+        .max_read_bytes(101)
+        .max_write_bytes(10);
 
     let read = files.read_file("big.txt".into()).unwrap();
     let (text, note) = read.split_once('\n').unwrap();
@@ -181,7 +189,10 @@ fn oversized_reads_are_truncated_and_oversized_writes_refused() {
     );
 
     let message = err(files.write_file("w.txt".into(), "x".repeat(11)));
-    assert!(message.contains("11 bytes, over the limit of 10"), "{message}");
+    assert!(
+        message.contains("11 bytes, over the limit of 10"),
+        "{message}"
+    );
     assert!(!t.root.join("w.txt").exists());
     files.write_file("w.txt".into(), "x".repeat(10)).unwrap();
 }
@@ -208,7 +219,11 @@ fn listing_and_search_are_bounded() {
 fn search_gives_path_line_and_text() {
     let t = tree();
     std::fs::write(t.root.join("sub/bin.dat"), b"needle\0binary").unwrap();
-    std::fs::write(t.root.join("long.txt"), format!("{}needle", "x".repeat(300))).unwrap();
+    std::fs::write(
+        t.root.join("long.txt"),
+        format!("{}needle", "x".repeat(300)),
+    )
+    .unwrap();
     let files = FileTools::new(&t.root);
     let found = files.search_files("needle".into(), None).unwrap();
     let expected_long = format!("long.txt:1: {}…", "x".repeat(200));
@@ -219,7 +234,9 @@ fn search_gives_path_line_and_text() {
         )
     );
     assert_eq!(
-        files.search_files("needle".into(), Some("sub".into())).unwrap(),
+        files
+            .search_files("needle".into(), Some("sub".into()))
+            .unwrap(),
         "sub/b.txt:2: needle two\nsub/b.txt:3: three needle"
     );
     assert_eq!(
@@ -287,7 +304,11 @@ fn script_read_and_write() -> FunctionModel {
     FunctionModel::script([
         ModelResponse::calls([
             ToolCall::new("c1", "read_file", r#"{"path":"a.txt"}"#),
-            ToolCall::new("c2", "write_file", r#"{"path":"out.txt","content":"hello"}"#),
+            ToolCall::new(
+                "c2",
+                "write_file",
+                r#"{"path":"out.txt","content":"hello"}"#,
+            ),
         ]),
         ModelResponse::text("done"),
     ])

@@ -48,7 +48,10 @@ async fn an_error_status_is_a_result() {
         .http_get(format!("{}/missing", server.uri()), None)
         .await
         .unwrap();
-    assert_eq!(out, "status: 404 Not Found\ncontent-type: text/plain\n\nnope");
+    assert_eq!(
+        out,
+        "status: 404 Not Found\ncontent-type: text/plain\n\nnope"
+    );
 }
 
 #[tokio::test]
@@ -80,7 +83,10 @@ async fn post_sends_the_body_and_content_type() {
         )
         .await
         .unwrap();
-    assert_eq!(out, "status: 201 Created\ncontent-type: text/plain\n\ncreated");
+    assert_eq!(
+        out,
+        "status: 201 Created\ncontent-type: text/plain\n\ncreated"
+    );
     let out = http
         .http_post(
             format!("{}/form", server.uri()),
@@ -151,7 +157,9 @@ async fn reading_stops_at_the_limit_of_an_endless_body() {
         .unwrap();
     assert!(start.elapsed() < Duration::from_secs(10));
     assert!(out.starts_with("status: 200 OK\ncontent-type: text/plain\n\n"));
-    assert!(out.ends_with("[truncated: the body is longer than 10000 bytes; the rest was not read]"));
+    assert!(
+        out.ends_with("[truncated: the body is longer than 10000 bytes; the rest was not read]")
+    );
     let body = out.split_once("\n\n").unwrap().1;
     assert_eq!(body.split_once('\n').unwrap().0, "y".repeat(10_000));
 }
@@ -170,7 +178,11 @@ async fn a_slow_server_times_out() {
         .await
         .unwrap_err();
     assert!(start.elapsed() < Duration::from_secs(4));
-    assert!(err.message().contains("timed out after 300ms"), "{}", err.message());
+    assert!(
+        err.message().contains("timed out after 300ms"),
+        "{}",
+        err.message()
+    );
 }
 
 #[tokio::test]
@@ -286,7 +298,11 @@ async fn agent_gets_at_once_and_pauses_a_post_until_confirmed() {
     assert_eq!(run.requirements.len(), 1);
     assert!(run.requirements[0].needs_confirmation());
     assert_eq!(run.requirements[0].tool_execution.tool_name, "http_post");
-    assert_eq!(posts(&server).await, 0, "nothing posted before confirmation");
+    assert_eq!(
+        posts(&server).await,
+        0,
+        "nothing posted before confirmation"
+    );
 
     for req in run.active_requirements_mut() {
         req.confirm();

@@ -24,7 +24,14 @@ fn is_gone(pid: &str) -> bool {
         match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
             Err(_) => return true,
             // The state is the field after the `(command)`.
-            Ok(stat) if stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z') => {
+            Ok(stat)
+                if stat
+                    .rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z') =>
+            {
                 return true;
             }
             Ok(_) => std::thread::sleep(Duration::from_millis(50)),
@@ -140,7 +147,10 @@ async fn the_working_directory_is_confined_to_the_root() {
     let out = shell.run_command("pwd".into(), None).await.unwrap();
     assert_eq!(
         out,
-        format!("exit status: 0\nstdout:\n{}\n\nstderr:\n", canonical.display())
+        format!(
+            "exit status: 0\nstdout:\n{}\n\nstderr:\n",
+            canonical.display()
+        )
     );
     let out = shell
         .run_command("pwd".into(), Some("sub".into()))
@@ -166,7 +176,11 @@ async fn the_working_directory_is_confined_to_the_root() {
         .run_command("touch escaped".into(), Some("slash".into()))
         .await
         .unwrap_err();
-    assert!(err.message().contains("outside the root"), "{}", err.message());
+    assert!(
+        err.message().contains("outside the root"),
+        "{}",
+        err.message()
+    );
     assert!(!Path::new("/escaped").exists());
 }
 
@@ -175,7 +189,10 @@ async fn list_dir_lists_under_the_root() {
     let tmp = root();
     let shell = ShellTools::new(tmp.path());
     assert_eq!(shell.list_dir(None).unwrap(), "a.txt\nsub/");
-    assert_eq!(shell.list_dir(Some("sub".into())).unwrap(), "`sub` is empty");
+    assert_eq!(
+        shell.list_dir(Some("sub".into())).unwrap(),
+        "`sub` is empty"
+    );
     assert!(shell.list_dir(Some("../".into())).is_err());
 }
 
@@ -190,7 +207,10 @@ fn default_modes() {
     assert_eq!(
         modes,
         [
-            ("run_command".to_owned(), ExecutionMode::RequiresConfirmation),
+            (
+                "run_command".to_owned(),
+                ExecutionMode::RequiresConfirmation
+            ),
             ("list_dir".to_owned(), ExecutionMode::Internal),
         ]
     );
@@ -224,8 +244,15 @@ async fn agent_pauses_run_command_for_confirmation_and_runs_it_when_confirmed() 
     let agent = agent(tmp.path());
     let mut run = agent.run("go").await.unwrap();
     assert!(run.is_paused());
-    assert_eq!(run.tool_executions.len(), 1, "list_dir ran inside the agent");
-    assert_eq!(run.tool_executions[0].result.as_deref(), Some("a.txt\nsub/"));
+    assert_eq!(
+        run.tool_executions.len(),
+        1,
+        "list_dir ran inside the agent"
+    );
+    assert_eq!(
+        run.tool_executions[0].result.as_deref(),
+        Some("a.txt\nsub/")
+    );
     assert_eq!(run.requirements.len(), 1);
     let req = &run.requirements[0];
     assert!(req.needs_confirmation());
