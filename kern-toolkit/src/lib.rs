@@ -8,7 +8,8 @@
 //! | [`HttpTools`] | `http_get`, `http_post` | `http_post` (confirmation) |
 //!
 //! Each has a constructor and setters for its limits (time, sizes), with defaults fit for a
-//! model's context. Paths are confined to a root directory; everything a model can send gives at
+//! model's context. The execution modes are the toolkits' (chosen with `#[toolkit(..)]`);
+//! [`with_modes`] changes them when the host decides otherwise (a sandbox, an external runner). Paths are confined to a root directory; everything a model can send gives at
 //! worst a tool error, which the model sees. The tool names differ across the toolkits, so an
 //! agent can have all three.
 //!
@@ -44,6 +45,7 @@
 
 mod file;
 mod http;
+mod modes;
 mod root;
 mod shell;
 
@@ -52,4 +54,5 @@ pub use file::{
     FileToolsWriteFileArgs,
 };
 pub use http::{HttpTools, HttpToolsHttpGetArgs, HttpToolsHttpPostArgs};
+pub use modes::{WithModes, with_modes};
 pub use shell::{ShellTools, ShellToolsListDirArgs, ShellToolsRunCommandArgs};
