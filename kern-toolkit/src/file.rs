@@ -131,7 +131,7 @@ impl FileTools {
         let mut bytes = Vec::new();
         let max = self.max_read_bytes;
         std::fs::File::open(&file)?
-            .take(max as u64 + 1)
+            .take((max as u64).saturating_add(1))
             .read_to_end(&mut bytes)?;
         if bytes.len() <= max {
             return Ok(text_prefix(&bytes, max));

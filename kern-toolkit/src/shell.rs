@@ -122,7 +122,7 @@ impl ShellTools {
             .spawn()
             .map_err(|e| ToolError::new(format!("the shell could not be started: {e}")))?;
         // Kills the process group however this future ends (also when it is dropped).
-        let group = GroupKill(child.id());
+        let group = GroupKill::new(child.id());
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
         let mut out = Capture::new(self.max_output_bytes);
@@ -191,13 +191,28 @@ fn shell_command(command: &str) -> tokio::process::Command {
 }
 
 /// The process group of a child started with `process_group(0)`: its id is the child's pid.
-struct GroupKill(Option<u32>);
+/// Killed once: after that the id may in time name another group.
+#[cfg_attr(not(unix), allow(dead_code))]
+struct GroupKill {
+    pid: Option<u32>,
+    done: std::sync::atomic::AtomicBool,
+}
 
 impl GroupKill {
+    fn new(pid: Option<u32>) -> Self {
+        GroupKill {
+            pid,
+            done: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
     fn kill(&self) {
+        if self.done.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
         #[cfg(unix)]
         if let Some(pid) = self
-            .0
+            .pid
             .and_then(|p| i32::try_from(p).ok())
             .filter(|p| *p > 0)
         {
