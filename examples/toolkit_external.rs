@@ -25,7 +25,7 @@ impl ShellTools {
     async fn list_dir(&self, directory: String) -> Result<String, ToolError> {
         // The confined listing of kern-toolkit: `..`, absolute paths and symbolic links out of
         // the root are refused.
-        kern_toolkit::FileTools::new(&self.root).list_files(Some(directory))
+        kern::toolkits::FileTools::new(&self.root).list_files(Some(directory))
     }
 
     /// Gets an environment variable.

@@ -95,6 +95,9 @@
 
 pub use kern_core::*;
 pub use kern_macros::{Toolkit, tool, toolkit_methods};
+/// Ready toolkits: [`ShellTools`](toolkits::ShellTools), [`FileTools`](toolkits::FileTools),
+/// [`HttpTools`](toolkits::HttpTools) (the `kern-toolkit` crate).
+pub use kern_toolkit as toolkits;
 
 /// What a kern program needs in scope.
 pub mod prelude {
