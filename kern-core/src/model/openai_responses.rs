@@ -558,7 +558,7 @@ impl ResponseObject {
             }
         }
         Ok(ModelResponse {
-            content,
+            content: content.filter(|c| !c.is_empty()),
             tool_calls,
             usage: self.usage.unwrap_or_default().into(),
         })
