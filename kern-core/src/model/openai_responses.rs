@@ -402,7 +402,9 @@ impl<'a> FunctionTool<'a> {
 struct ResponseObject {
     #[serde(default)]
     status: Option<String>,
-    output: Vec<OutputItem>,
+    /// Required in a response body; a stream's terminal event may do without.
+    #[serde(default)]
+    output: Option<Vec<OutputItem>>,
     #[serde(default)]
     usage: Option<WireUsage>,
     #[serde(default)]
@@ -535,7 +537,10 @@ impl ResponseObject {
         check_status(self.status.as_deref(), self.error, self.incomplete_details)?;
         let mut content: Option<String> = None;
         let mut tool_calls = Vec::new();
-        for item in self.output {
+        let output = self
+            .output
+            .ok_or_else(|| invalid("the response has no output"))?;
+        for item in output {
             match item {
                 OutputItem::Message { content: parts } => {
                     for text in parts.into_iter().filter_map(ContentPart::into_text) {
@@ -656,8 +661,9 @@ struct StreamItem {
     name: Option<String>,
     #[serde(default)]
     arguments: Option<String>,
+    /// Read only for a finished `message` (other items may hold other shapes here).
     #[serde(default)]
-    content: Option<Vec<ContentPart>>,
+    content: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -815,9 +821,12 @@ impl Assembler {
             }
             "message" if done => {
                 // A message whose text came without deltas.
-                let text: String = item
-                    .content
-                    .unwrap_or_default()
+                let parts: Vec<ContentPart> = match item.content {
+                    Some(content) => serde_json::from_value(content)
+                        .map_err(|e| invalid(format!("cannot read a message item: {e}")))?,
+                    None => Vec::new(),
+                };
+                let text: String = parts
                     .into_iter()
                     .filter_map(ContentPart::into_text)
                     .collect();
@@ -850,7 +859,7 @@ impl Assembler {
         if self.parts.is_empty() {
             let whole = ResponseObject {
                 status: None,
-                output: response.output,
+                output: Some(response.output.unwrap_or_default()),
                 usage: None,
                 error: None,
                 incomplete_details: None,
@@ -986,6 +995,39 @@ mod tests {
                 assert!(out.last().unwrap().is_err(), "{name} {data}: {out:?}");
             }
         }
+    }
+
+    #[test]
+    fn items_without_deltas_and_unknown_items() {
+        use serde_json::json;
+        let out = run(vec![
+            ev(
+                "response.output_item.done",
+                json!({"type":"response.output_item.done","output_index":0,
+                       "item":{"type":"some_future_item","id":"x_1","content":"a string, not parts"}}),
+            ),
+            ev(
+                "response.output_item.done",
+                json!({"type":"response.output_item.done","output_index":1,
+                       "item":{"type":"message","id":"msg_1","role":"assistant",
+                               "content":[{"type":"output_text","text":"whole","annotations":[]}]}}),
+            ),
+            ev(
+                "response.output_item.done",
+                json!({"type":"response.output_item.done","output_index":2,
+                       "item":{"type":"function_call","id":"fc_1","call_id":"call_1","name":"f","arguments":"{}"}}),
+            ),
+            ev(
+                "response.completed",
+                json!({"type":"response.completed","response":{"usage":{"input_tokens":1,"output_tokens":2}}}),
+            ),
+        ]);
+        let Some(Ok(ModelEvent::Completed(turn))) = out.last() else {
+            panic!("{out:?}")
+        };
+        assert_eq!(turn.content.as_deref(), Some("whole"));
+        assert_eq!(turn.tool_calls, vec![ToolCall::new("call_1", "f", "{}")]);
+        assert_eq!(turn.usage.output_tokens, 2);
     }
 
     #[test]
