@@ -1105,3 +1105,64 @@ async fn a_full_streamed_run_pauses_for_an_external_tool_and_continues() {
     assert_eq!(second["stream"], json!(true));
     assert_continued_with_the_result(&second);
 }
+
+/// A server that sends the start of a stream, then nothing (wiremock can only delay a whole
+/// response): a raw HTTP/1.1 answer on a thread.
+fn stalling_server(first_events: String) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let Ok((mut socket, _)) = listener.accept() else {
+            return;
+        };
+        // Read the request head and body (the body's length is in the head).
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let Ok(n) = socket.read(&mut buf) else { return };
+            if n == 0 {
+                return;
+            }
+            request.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&request).to_ascii_lowercase();
+            if let Some(head_end) = text.find("\r\n\r\n") {
+                let length: usize = text[..head_end]
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                if request.len() >= head_end + 4 + length {
+                    break;
+                }
+            }
+        }
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+        let chunk = format!("{:x}\r\n{first_events}\r\n", first_events.len());
+        let _ = socket.write_all(head.as_bytes());
+        let _ = socket.write_all(chunk.as_bytes());
+        let _ = socket.flush();
+        std::thread::sleep(Duration::from_secs(5));
+    });
+    format!("http://{address}/v1")
+}
+
+#[tokio::test]
+async fn a_stream_that_stalls_midway_is_a_timeout_after_the_deltas_so_far() {
+    let mut events = text_events(&["Hel", "lo"], 0, 0);
+    events.truncate(5); // created, item added, part added, two deltas
+    let base = stalling_server(sse(&events));
+    let model = OpenAiResponses::new("gpt-4.1-mini")
+        .base_url(base)
+        .api_key(KEY)
+        .read_timeout(Duration::from_millis(300))
+        .max_retries(0);
+    let started = std::time::Instant::now();
+    let out = invoke_stream(&model, &[Message::user("Hi")]).await;
+    assert!(started.elapsed() < Duration::from_secs(4));
+    assert_eq!(deltas(&out), ["Hel", "lo"]);
+    assert!(
+        matches!(out.last(), Some(Err(ModelError::Transport { message, .. })) if message.contains("timed out")),
+        "{out:?}"
+    );
+}
