@@ -101,6 +101,7 @@ pub use kern_toolkit as toolkits;
 
 /// What a kern program needs in scope.
 pub mod prelude {
+    pub use kern_core::OpenAiResponses;
     #[cfg(feature = "sqlite")]
     pub use kern_core::SqliteStore;
     pub use kern_core::{

@@ -2,11 +2,13 @@
 
 mod function;
 mod http;
+mod openai_responses;
 mod sse;
 mod test;
 
 pub use function::FunctionModel;
 pub use http::{ApiKey, HttpSettings};
+pub use openai_responses::OpenAiResponses;
 pub use test::TestModel;
 
 use futures::future::BoxFuture;
