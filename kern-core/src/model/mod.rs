@@ -2,11 +2,15 @@
 
 mod function;
 mod http;
+mod openai_chat;
+mod select;
 mod sse;
 mod test;
 
 pub use function::FunctionModel;
 pub use http::{ApiKey, HttpSettings};
+pub use openai_chat::OpenAiChat;
+pub use select::{ModelChoice, from_env, from_env_or};
 pub use test::TestModel;
 
 use futures::future::BoxFuture;
