@@ -691,10 +691,10 @@ impl Assembler {
             }
         };
         let call = &mut self.calls[position];
-        if let Some(id) = id {
-            if call.id.is_empty() {
-                call.id = id;
-            }
+        if let Some(id) = id
+            && call.id.is_empty()
+        {
+            call.id = id;
         }
         if let Some(function) = delta.function {
             if let Some(name) = function.name.filter(|n| !n.is_empty()) {

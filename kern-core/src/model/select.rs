@@ -1,25 +1,11 @@
 //! Choosing the model at run time from one environment variable, `KERN_MODEL`, so a program (the
-//! examples, a demo) runs offline by default and against a real model when asked.
-//!
-//! | `KERN_MODEL` | model |
-//! |---|---|
-//! | unset, empty or `test` | [`TestModel`] (offline) |
-//! | `openai:MODEL` | [`OpenAiChat`]`::new(MODEL)` (key from `OPENAI_API_KEY`) |
-//! | `openai-compatible:BASE_URL:MODEL` | [`OpenAiChat`]`::new(MODEL).base_url(BASE_URL)` (key optional) |
-//! | `anthropic:MODEL` | `Anthropic::new(MODEL)` (key from `ANTHROPIC_API_KEY`) |
-//! | `openai-responses:MODEL` | `OpenAiResponses::new(MODEL)` (key from `OPENAI_API_KEY`) |
-//!
-//! In `openai-compatible:BASE_URL:MODEL` the model name may hold colons (`llama3.1:8b`), so the
-//! base URL is read by its shape: `http://` or `https://`, a host (`[…]` for IPv6) with an
-//! optional `:PORT` (digits), and an optional path, which cannot hold a colon. The colon after
-//! that ends the URL; everything after it is the model's name, colons included:
-//! `openai-compatible:http://127.0.0.1:11434/v1:llama3.1:8b` is `llama3.1:8b` at
-//! `http://127.0.0.1:11434/v1`.
+//! examples, a demo) runs offline by default and against a real model when asked. The forms are
+//! documented on [`ModelChoice`].
 
 use super::{Model, ModelError, OpenAiChat, TestModel};
 
 /// The environment variable [`from_env`] reads.
-pub const ENV_VAR: &str = "KERN_MODEL";
+const ENV_VAR: &str = "KERN_MODEL";
 
 /// The forms [`ModelChoice::parse`] accepts, for error messages.
 const FORMS: &str = "test, openai:MODEL, openai-compatible:BASE_URL:MODEL \
@@ -27,6 +13,21 @@ const FORMS: &str = "test, openai:MODEL, openai-compatible:BASE_URL:MODEL \
      openai-responses:MODEL";
 
 /// A model named by a `KERN_MODEL` value, parsed but not built.
+///
+/// | `KERN_MODEL` | model |
+/// |---|---|
+/// | unset, empty or `test` | [`TestModel`] (offline) |
+/// | `openai:MODEL` | [`OpenAiChat`]`::new(MODEL)` (key from `OPENAI_API_KEY`) |
+/// | `openai-compatible:BASE_URL:MODEL` | [`OpenAiChat`]`::new(MODEL).base_url(BASE_URL)` (key optional) |
+/// | `anthropic:MODEL` | `Anthropic::new(MODEL)` (key from `ANTHROPIC_API_KEY`) |
+/// | `openai-responses:MODEL` | `OpenAiResponses::new(MODEL)` (key from `OPENAI_API_KEY`) |
+///
+/// In `openai-compatible:BASE_URL:MODEL` the model's name may hold colons (`llama3.1:8b`), so
+/// the base URL is read by its shape: `http://` or `https://`, a host (`[…]` for IPv6) with an
+/// optional `:PORT` (digits), and an optional path, which cannot hold a colon. The colon after
+/// that ends the URL; everything after it is the model's name, colons included:
+/// `openai-compatible:http://127.0.0.1:11434/v1:llama3.1:8b` is `llama3.1:8b` at
+/// `http://127.0.0.1:11434/v1`.
 ///
 /// ```
 /// use kern_core::model::ModelChoice;
@@ -75,7 +76,7 @@ pub enum ModelChoice {
 }
 
 impl ModelChoice {
-    /// Parses a `KERN_MODEL` value (see the [module docs](self) for the forms). Surrounding
+    /// Parses a `KERN_MODEL` value (the forms are in the table above). Surrounding
     /// whitespace is ignored; an unknown prefix or a missing model name is
     /// [`ModelError::Config`] listing the accepted forms.
     pub fn parse(spec: &str) -> Result<Self, ModelError> {
@@ -156,8 +157,8 @@ impl ModelChoice {
     }
 }
 
-/// The model `KERN_MODEL` names (see the [module docs](self)): the offline [`TestModel`] when it
-/// is unset, empty or `test`.
+/// The model `KERN_MODEL` names (see [`ModelChoice`] for the forms): the offline [`TestModel`]
+/// when it is unset, empty or `test`.
 ///
 /// ```no_run
 /// use kern_core::Agent;
@@ -195,7 +196,7 @@ fn config(message: String) -> ModelError {
     }
 }
 
-/// Splits `BASE_URL:MODEL`, reading the URL by its shape (see the module docs).
+/// Splits `BASE_URL:MODEL`, reading the URL by its shape (see [`ModelChoice`]).
 fn split_compatible(rest: &str) -> Option<(&str, &str)> {
     let rest = rest.trim();
     let scheme = ["http://", "https://"].into_iter().find(|s| {
