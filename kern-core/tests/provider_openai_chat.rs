@@ -267,6 +267,9 @@ async fn the_request_body_and_headers_are_the_chat_completions_wire_format() {
             content: "rain".into(),
             is_error: false,
         },
+        // An empty turn (an earlier run's, from a session): text "", not null.
+        Message::assistant(None, vec![]),
+        Message::user("And tomorrow?"),
     ];
     let model = model(&server).temperature(0.25).max_tokens(300);
     let answer = model
@@ -309,7 +312,9 @@ async fn the_request_body_and_headers_are_the_chat_completions_wire_format() {
                     { "id": "call_3", "type": "function",
                       "function": { "name": "get_weather", "arguments": "{}" } }
                 ]},
-                { "role": "tool", "tool_call_id": "call_3", "content": "rain" }
+                { "role": "tool", "tool_call_id": "call_3", "content": "rain" },
+                { "role": "assistant", "content": "" },
+                { "role": "user", "content": "And tomorrow?" }
             ],
             "tools": [
                 { "type": "function", "function": {

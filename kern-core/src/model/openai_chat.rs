@@ -56,6 +56,14 @@ const BASE_URL_VAR: &str = "OPENAI_BASE_URL";
 /// Streaming asks for `stream_options: {"include_usage": true}` so the turn's usage arrives too.
 /// A `refusal` the model gives instead of text is taken as its text.
 ///
+/// # Errors
+///
+/// A non-success status is [`ModelError::Http`] with the server's `error.message` (after the
+/// retries, for a 429 or a 5xx). An error the server reports in the middle of a stream
+/// (`data: {"error": {…}}`) is [`ModelError::Http`] too, with the stream's own status (200) and
+/// the server's message. A stream that ends before `data: [DONE]` is
+/// [`ModelError::InvalidResponse`], never a shorter answer.
+///
 /// [`max_tokens`](Self::max_tokens) is sent as `max_completion_tokens` (OpenAI's current name;
 /// the o-series and later models refuse the old one); for a server that knows only the old
 /// `max_tokens` (DeepSeek, Mistral, older Ollama), use
