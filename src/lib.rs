@@ -105,9 +105,9 @@ pub mod prelude {
     #[cfg(feature = "sqlite")]
     pub use kern_core::SqliteStore;
     pub use kern_core::{
-        Agent, ExecutionMode, FunctionModel, IntoToolkit, IntoTools, Message, Model, Requirement,
-        RunEvent, RunInput, RunOutput, RunStatus, RunStore, TestModel, Tool, ToolContext,
-        ToolDefinition, ToolError, ToolExecution, ToolExecutor, ToolResult,
+        Agent, ExecutionMode, FunctionModel, IntoToolkit, IntoTools, Message, Model, OpenAiChat,
+        Requirement, RunEvent, RunInput, RunOutput, RunStatus, RunStore, TestModel, Tool,
+        ToolContext, ToolDefinition, ToolError, ToolExecution, ToolExecutor, ToolResult,
     };
     pub use kern_macros::{Toolkit, tool, toolkit_methods};
 }

@@ -23,7 +23,8 @@ pub use error::{Error, Result};
 pub use message::{Message, ToolCall};
 pub use model::OpenAiResponses;
 pub use model::{
-    FunctionModel, Model, ModelError, ModelEvent, ModelRequest, ModelResponse, TestModel, Usage,
+    FunctionModel, Model, ModelError, ModelEvent, ModelRequest, ModelResponse, OpenAiChat,
+    TestModel, Usage,
 };
 pub use requirement::{Confirmation, Requirement, RequirementKind, ToolExecution, UserInputField};
 pub use run::{Metrics, RunOutput, RunStatus, SCHEMA_VERSION};

@@ -2,13 +2,17 @@
 
 mod function;
 mod http;
+mod openai_chat;
 mod openai_responses;
+mod select;
 mod sse;
 mod test;
 
 pub use function::FunctionModel;
 pub use http::{ApiKey, HttpSettings};
+pub use openai_chat::OpenAiChat;
 pub use openai_responses::OpenAiResponses;
+pub use select::{ModelChoice, from_env, from_env_or};
 pub use test::TestModel;
 
 use futures::future::BoxFuture;
