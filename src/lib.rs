@@ -98,6 +98,7 @@ pub use kern_macros::{Toolkit, tool, toolkit_methods};
 
 /// What a kern program needs in scope.
 pub mod prelude {
+    pub use kern_core::Anthropic;
     #[cfg(feature = "sqlite")]
     pub use kern_core::SqliteStore;
     pub use kern_core::{

@@ -21,6 +21,7 @@ pub mod toolkit;
 pub use agent::{Agent, AgentBuilder, RunEvent, RunInput, RunStream, ToolExecutor};
 pub use error::{Error, Result};
 pub use message::{Message, ToolCall};
+pub use model::Anthropic;
 pub use model::{
     FunctionModel, Model, ModelError, ModelEvent, ModelRequest, ModelResponse, TestModel, Usage,
 };

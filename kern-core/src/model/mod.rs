@@ -1,10 +1,12 @@
 //! Models: one turn of a conversation, through a provider or offline.
 
+mod anthropic;
 mod function;
 mod http;
 mod sse;
 mod test;
 
+pub use anthropic::Anthropic;
 pub use function::FunctionModel;
 pub use http::{ApiKey, HttpSettings};
 pub use test::TestModel;
