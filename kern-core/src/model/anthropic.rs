@@ -877,6 +877,11 @@ mod tests {
         }
         let error = futures::executor::block_on(model.invoke(request)).unwrap_err();
         assert!(matches!(error, ModelError::Config { .. }), "{error:?}");
+        let events: Vec<_> = futures::executor::block_on(model.invoke_stream(request).collect());
+        assert!(
+            matches!(&events[..], [Err(ModelError::Config { .. })]),
+            "{events:?}"
+        );
     }
 
     #[test]
