@@ -7,6 +7,7 @@
 //! `cargo bench --bench provider_anthropic -- --warm-up-time 1 --measurement-time 3`
 
 use std::hint::black_box;
+use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures::StreamExt;
@@ -175,31 +176,68 @@ fn bench(c: &mut Criterion) {
     let client = reqwest::Client::new();
     let url = format!("{}/v1/messages", server.uri());
 
+    // The three variants as futures, for criterion and for the paired measurement below.
+    let timed_client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .read_timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let kern_turn = || async {
+        black_box(model.invoke(request).await.unwrap());
+    };
+    let bare_turn = |client: &reqwest::Client, timeout: Option<Duration>| {
+        let mut post = client
+            .post(&url)
+            .header("x-api-key", KEY)
+            .header("anthropic-version", "2023-06-01")
+            .header("content-type", "application/json")
+            .body(body.clone());
+        if let Some(timeout) = timeout {
+            post = post.timeout(timeout);
+        }
+        async move {
+            black_box(post.send().await.unwrap().bytes().await.unwrap());
+        }
+    };
+
+    // Paired: the variants take turns, so the load of a shared machine weighs on each alike.
+    {
+        const PAIRS: usize = 3000;
+        let mut times: [Vec<Duration>; 3] = Default::default();
+        for i in 0..PAIRS {
+            for k in 0..3 {
+                let which = (i + k) % 3;
+                let started = std::time::Instant::now();
+                match which {
+                    0 => rt.block_on(kern_turn()),
+                    1 => rt.block_on(bare_turn(&client, None)),
+                    _ => rt.block_on(bare_turn(&timed_client, Some(Duration::from_secs(120)))),
+                }
+                times[which].push(started.elapsed());
+            }
+        }
+        let median = |v: &mut Vec<Duration>| {
+            v.sort();
+            v[v.len() / 2]
+        };
+        let [kern, bare, timed] = &mut times;
+        let (kern, bare, timed) = (median(kern), median(bare), median(timed));
+        eprintln!(
+            "paired medians over {PAIRS} rounds: kern_invoke {kern:?}, bare_reqwest_post {bare:?} \
+             (kern +{:.1}%), bare_reqwest_post_with_timeouts {timed:?} (kern +{:.1}%)",
+            (kern.as_secs_f64() / bare.as_secs_f64() - 1.0) * 100.0,
+            (kern.as_secs_f64() / timed.as_secs_f64() - 1.0) * 100.0,
+        );
+    }
+
     let mut group = c.benchmark_group("anthropic_turn");
-    group.bench_function("kern_invoke", |b| {
-        b.iter(|| {
-            let response = rt.block_on(model.invoke(request)).unwrap();
-            black_box(response);
-        })
-    });
+    group.bench_function("kern_invoke", |b| b.iter(|| rt.block_on(kern_turn())));
     group.bench_function("bare_reqwest_post", |b| {
-        b.iter(|| {
-            let bytes = rt.block_on(async {
-                client
-                    .post(&url)
-                    .header("x-api-key", KEY)
-                    .header("anthropic-version", "2023-06-01")
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .unwrap()
-                    .bytes()
-                    .await
-                    .unwrap()
-            });
-            black_box(bytes);
-        })
+        b.iter(|| rt.block_on(bare_turn(&client, None)))
+    });
+    // With the timeouts kern's client sets (its defaults): what the settings cost.
+    group.bench_function("bare_reqwest_post_with_timeouts", |b| {
+        b.iter(|| rt.block_on(bare_turn(&timed_client, Some(Duration::from_secs(120)))))
     });
     group.finish();
 

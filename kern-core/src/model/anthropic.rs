@@ -187,9 +187,10 @@ impl Anthropic {
         let mut headers = HeaderMap::with_capacity(2);
         headers.insert("x-api-key", secret_header(PROVIDER, key.expose())?);
         headers.insert("anthropic-version", HeaderValue::from_static(API_VERSION));
-        let body = WireRequest::new(self, request, stream);
-        let body =
-            serde_json::to_vec(&body).map_err(|e| ModelError::Other(format!("{PROVIDER}: {e}")))?;
+        // Most bodies (a few turns, a few tools) fit without growing the buffer.
+        let mut body = Vec::with_capacity(2048);
+        serde_json::to_writer(&mut body, &WireRequest::new(self, request, stream))
+            .map_err(|e| ModelError::Other(format!("{PROVIDER}: {e}")))?;
         Ok((headers, body))
     }
 
