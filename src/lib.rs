@@ -101,13 +101,13 @@ pub use kern_toolkit as toolkits;
 
 /// What a kern program needs in scope.
 pub mod prelude {
-    pub use kern_core::OpenAiResponses;
     #[cfg(feature = "sqlite")]
     pub use kern_core::SqliteStore;
     pub use kern_core::{
-        Agent, ExecutionMode, FunctionModel, IntoToolkit, IntoTools, Message, Model, OpenAiChat,
-        Requirement, RunEvent, RunInput, RunOutput, RunStatus, RunStore, TestModel, Tool,
-        ToolContext, ToolDefinition, ToolError, ToolExecution, ToolExecutor, ToolResult,
+        Agent, Anthropic, ExecutionMode, FunctionModel, IntoToolkit, IntoTools, Message, Model,
+        OpenAiChat, OpenAiResponses, Requirement, RunEvent, RunInput, RunOutput, RunStatus,
+        RunStore, TestModel, Tool, ToolContext, ToolDefinition, ToolError, ToolExecution,
+        ToolExecutor, ToolResult,
     };
     pub use kern_macros::{Toolkit, tool, toolkit_methods};
 }

@@ -21,10 +21,9 @@ pub mod toolkit;
 pub use agent::{Agent, AgentBuilder, RunEvent, RunInput, RunStream, ToolExecutor};
 pub use error::{Error, Result};
 pub use message::{Message, ToolCall};
-pub use model::OpenAiResponses;
 pub use model::{
-    FunctionModel, Model, ModelError, ModelEvent, ModelRequest, ModelResponse, OpenAiChat,
-    TestModel, Usage,
+    Anthropic, FunctionModel, Model, ModelError, ModelEvent, ModelRequest, ModelResponse,
+    OpenAiChat, OpenAiResponses, TestModel, Usage,
 };
 pub use requirement::{Confirmation, Requirement, RequirementKind, ToolExecution, UserInputField};
 pub use run::{Metrics, RunOutput, RunStatus, SCHEMA_VERSION};

@@ -1,5 +1,6 @@
 //! Models: one turn of a conversation, through a provider or offline.
 
+mod anthropic;
 mod function;
 mod http;
 mod openai_chat;
@@ -8,6 +9,7 @@ mod select;
 mod sse;
 mod test;
 
+pub use anthropic::Anthropic;
 pub use function::FunctionModel;
 pub use http::{ApiKey, HttpSettings};
 pub use openai_chat::OpenAiChat;

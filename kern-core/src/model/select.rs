@@ -130,11 +130,9 @@ impl ModelChoice {
             ModelChoice::OpenAiCompatible { base_url, model } => {
                 Ok(Box::new(OpenAiChat::new(model).base_url(base_url)))
             }
-            // LEAD-MERGE: with the `anthropic` branch merged, replace this arm with
-            //     ModelChoice::Anthropic { model } => Ok(Box::new(super::anthropic::Anthropic::new(model))),
-            ModelChoice::Anthropic { model } => Err(config(format!(
-                "anthropic:{model}: the Anthropic provider is not built yet"
-            ))),
+            ModelChoice::Anthropic { model } => {
+                Ok(Box::new(super::anthropic::Anthropic::new(model)))
+            }
             ModelChoice::OpenAiResponses { model } => Ok(Box::new(
                 super::openai_responses::OpenAiResponses::new(model),
             )),
@@ -361,8 +359,9 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(responses.name(), "openai-responses:m");
-        for choice in [ModelChoice::Anthropic { model: "m".into() }] {
-            assert!(matches!(choice.build(), Err(ModelError::Config { .. })));
-        }
+        let anthropic = ModelChoice::Anthropic { model: "m".into() }
+            .build()
+            .unwrap();
+        assert_eq!(anthropic.name(), "anthropic:m");
     }
 }
