@@ -370,7 +370,10 @@ pub fn methods(args: TokenStream, mut item: ItemImpl) -> TokenStream {
         const _: () = {
             #(#entries)*
 
+            // Keeps the error of a toolkit without methods about that toolkit, instead of a list
+            // of every other toolkit in scope.
             #[automatically_derived]
+            #[diagnostic::do_not_recommend]
             impl #krate::ToolkitMethods for #toolkit {
                 const METHODS: &'static [&'static str] = &[#(#method_names),*];
 
