@@ -98,7 +98,9 @@ async fn resume(run_id: &str) -> kern::Result<()> {
     while run.is_paused() {
         for req in run.active_requirements_mut() {
             if req.is_external_tool_execution() {
-                let result = list_directory.entrypoint(&req.tool_execution.tool_args).await;
+                let result = list_directory
+                    .entrypoint(&req.tool_execution.tool_args)
+                    .await;
                 req.set_external_execution_result(result);
             }
         }

@@ -347,6 +347,49 @@ async fn later_runs_of_a_session_see_the_earlier_runs_messages() {
     // A run's own messages do not include the history.
     assert_eq!(second.messages.len(), 2);
     assert_ne!(first.run_id, second.run_id);
+    // The store groups runs by user too: only the first run named its user.
+    let ada = agent.store().user_runs("ada").await.unwrap();
+    assert_eq!(ada, vec![first]);
+}
+
+#[tokio::test]
+async fn the_model_gets_the_agents_instructions_on_every_turn() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let recorded = seen.clone();
+    let model = FunctionModel::new(move |request| {
+        recorded
+            .lock()
+            .unwrap()
+            .push(request.instructions.map(str::to_owned));
+        Ok(match FunctionModel::turn_of_run(request) {
+            0 => ModelResponse::calls([ToolCall::new("c1", "add", r#"{"a":1,"b":2}"#)]),
+            _ => ModelResponse::text("3"),
+        })
+    });
+    let agent = Agent::builder()
+        .model(model)
+        .instructions("Answer in one word.")
+        .tool(add_tool())
+        .build()
+        .unwrap();
+    agent.run("1 + 2?").await.unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![Some("Answer in one word.".to_owned()); 2]
+    );
+
+    // Without instructions the model gets none.
+    let seen = Arc::new(Mutex::new(None));
+    let record = seen.clone();
+    let agent = Agent::builder()
+        .model(FunctionModel::new(move |request| {
+            *record.lock().unwrap() = Some(request.instructions.map(str::to_owned));
+            Ok(ModelResponse::text("hi"))
+        }))
+        .build()
+        .unwrap();
+    agent.run("x").await.unwrap();
+    assert_eq!(*seen.lock().unwrap(), Some(None));
 }
 
 #[tokio::test]
