@@ -204,3 +204,71 @@ fn generated_tools_check_arguments_like_a_call_would() {
         Ok(())
     );
 }
+
+#[derive(Toolkit)]
+#[toolkit(external = [list_dir])]
+struct ShellTools {
+    root: String,
+}
+
+#[toolkit_methods]
+impl ShellTools {
+    /// Lists the contents of a directory.
+    ///
+    /// # Arguments
+    /// * `directory` - The directory, under the root
+    async fn list_dir(&self, directory: String) -> Result<String, ToolError> {
+        Ok(format!("{}/{directory}: a.txt b.txt", self.root))
+    }
+
+    /// Gets an environment variable.
+    ///
+    /// # Arguments
+    /// * `var_name` - The variable
+    fn get_env(&self, var_name: String) -> String {
+        format!("{var_name} is unset under {}", self.root)
+    }
+}
+
+#[tokio::test]
+async fn a_toolkit_with_one_external_method_in_an_agent() {
+    let agent = Agent::builder()
+        .model(TestModel::new())
+        .tool(ShellTools {
+            root: "/srv".into(),
+        })
+        .build()
+        .unwrap();
+    let names: Vec<&str> = agent
+        .tools()
+        .map(|t| t.definition().name.as_ref())
+        .collect();
+    assert_eq!(names, ["list_dir", "get_env"]);
+    let mut run = agent.run("Look around").await.unwrap();
+    assert!(run.is_paused());
+    // The internal method ran; the external one waits on the host.
+    assert_eq!(run.tool_executions.len(), 1);
+    assert_eq!(
+        run.tool_executions[0].result.as_deref(),
+        Some("example is unset under /srv")
+    );
+    assert_eq!(run.requirements.len(), 1);
+    let req = &mut run.requirements[0];
+    assert_eq!(req.tool_execution.tool_name, "list_dir");
+    assert_eq!(
+        req.tool_execution.tool_args,
+        json!({"directory": "example"})
+    );
+    req.set_external_execution_result("host listing: c.txt");
+    let run = agent
+        .continue_run(&run.run_id, run.requirements)
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Completed);
+    assert!(
+        run.content
+            .as_deref()
+            .unwrap()
+            .contains("- list_dir: host listing: c.txt")
+    );
+}
