@@ -17,6 +17,17 @@ fn agent_is_cheap_to_share() {
     fn assert_traits<T: Clone + Send + Sync + 'static>() {}
     assert_traits::<Agent>();
     assert_traits::<RunOutput>();
+    // One pointer: a clone is one reference count, and clones share tools, model and store.
+    assert_eq!(std::mem::size_of::<Agent>(), std::mem::size_of::<usize>());
+    let agent = Agent::builder()
+        .model(TestModel::new())
+        .tool(add_tool())
+        .build()
+        .unwrap();
+    let clone = agent.clone();
+    let (a, b) = (agent.tools().next().unwrap(), clone.tools().next().unwrap());
+    assert!(Arc::ptr_eq(a, b));
+    assert!(std::ptr::addr_eq(agent.store(), clone.store()));
 }
 
 #[tokio::test]
