@@ -344,6 +344,9 @@ async fn later_runs_of_a_session_see_the_earlier_runs_messages() {
         .await
         .unwrap();
     agent.run("Unrelated").await.unwrap();
+    // The store groups runs by user too: only the first run named its user.
+    let ada = agent.store().user_runs("ada").await.unwrap();
+    assert_eq!(ada, vec![first.clone()]);
     let seen = seen.lock().unwrap();
     assert_eq!(seen[0], vec![Message::user("My name is Ada")]);
     assert_eq!(
@@ -358,9 +361,6 @@ async fn later_runs_of_a_session_see_the_earlier_runs_messages() {
     // A run's own messages do not include the history.
     assert_eq!(second.messages.len(), 2);
     assert_ne!(first.run_id, second.run_id);
-    // The store groups runs by user too: only the first run named its user.
-    let ada = agent.store().user_runs("ada").await.unwrap();
-    assert_eq!(ada, vec![first]);
 }
 
 #[tokio::test]
