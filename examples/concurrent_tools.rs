@@ -3,32 +3,38 @@
 //!
 //! `cargo run --example concurrent_tools`
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use kern::prelude::*;
-use serde_json::json;
 
-fn slow_lookup(name: &'static str, answer: &'static str) -> common::FnTool {
-    common::FnTool::new_async(
-        name,
-        "Looks something up, slowly.",
-        json!({ "type": "object", "properties": {} }),
-        move |_| async move {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            Ok(answer.to_owned())
-        },
-    )
+/// Looks up the weather, slowly.
+#[tool]
+async fn weather() -> &'static str {
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    "sunny"
+}
+
+/// Looks up the news, slowly.
+#[tool]
+async fn news() -> &'static str {
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    "nothing happened"
+}
+
+/// Looks up the stock market, slowly.
+#[tool]
+async fn stocks() -> &'static str {
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    "up 2%"
 }
 
 #[tokio::main]
 async fn main() -> kern::Result<()> {
     let agent = Agent::builder()
         .model(TestModel::new())
-        .tool(slow_lookup("weather", "sunny"))
-        .tool(slow_lookup("news", "nothing happened"))
-        .tool(slow_lookup("stocks", "up 2%"))
+        .tool(weather)
+        .tool(news)
+        .tool(stocks)
         .build()?;
     let started = Instant::now();
     let run = agent.run("Weather, news and stocks, please").await?;

@@ -3,10 +3,20 @@
 //!
 //! `cargo run --example confirmation`
 
-mod common;
+use std::path::PathBuf;
 
 use kern::prelude::*;
 use serde_json::json;
+
+/// Deletes a file.
+///
+/// # Arguments
+/// * `path` - The file to delete
+#[tool(requires_confirmation)]
+fn delete_file(path: PathBuf) -> Result<String, ToolError> {
+    std::fs::remove_file(&path)?;
+    Ok(format!("deleted {}", path.display()))
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -17,26 +27,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(&keep, "important")?;
     std::fs::write(&scratch, "temporary")?;
 
-    let delete_file = common::FnTool::new(
-        "delete_file",
-        "Deletes a file.",
-        json!({
-            "type": "object",
-            "properties": { "path": { "type": "string", "description": "The file to delete" } },
-            "required": ["path"]
-        }),
-        |args| {
-            let path = common::str_arg(&args, "path")?;
-            std::fs::remove_file(path)?;
-            Ok(format!("deleted {path}"))
-        },
-    )
-    .mode(ExecutionMode::RequiresConfirmation);
-
     for path in [&scratch, &keep] {
         let agent = Agent::builder()
             .model(TestModel::new().with_args("delete_file", json!({ "path": path })))
-            .tool(delete_file.clone())
+            .tool(delete_file)
             .build()?;
         let mut run = agent.run("Clean up").await?;
         for req in run.active_requirements_mut() {

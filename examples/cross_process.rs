@@ -14,56 +14,21 @@
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
-use futures::future::{BoxFuture, FutureExt};
-use kern::{
-    Agent, ExecutionMode, FunctionModel, Message, ModelResponse, SqliteStore, Tool, ToolCall,
-    ToolContext, ToolDefinition, ToolError, ToolResult,
-};
-use serde_json::{Value, json};
+use kern::prelude::*;
+use kern::{ModelResponse, ToolCall};
 
-/// Lists a directory. External: the agent never runs it; the host does, in `resume`.
-struct ListDirectory {
-    definition: ToolDefinition,
-}
-
-impl ListDirectory {
-    fn new() -> Self {
-        let mut definition = ToolDefinition::new(
-            "list_directory",
-            "Lists the entries of a directory.",
-            json!({
-                "type": "object",
-                "properties": {
-                    "path": { "type": "string", "description": "The directory to list" }
-                },
-                "required": ["path"]
-            }),
-        );
-        definition.mode = ExecutionMode::External;
-        ListDirectory { definition }
-    }
-
-    /// What the host runs for a call: the entries' names, sorted, one per line.
-    fn execute(args: &Value) -> ToolResult {
-        let path = args["path"]
-            .as_str()
-            .ok_or_else(|| ToolError::new("`path` must be a string"))?;
-        let mut names = std::fs::read_dir(path)?
-            .map(|entry| entry.map(|e| e.file_name().to_string_lossy().into_owned()))
-            .collect::<Result<Vec<_>, _>>()?;
-        names.sort();
-        Ok(names.join("\n"))
-    }
-}
-
-impl Tool for ListDirectory {
-    fn definition(&self) -> &ToolDefinition {
-        &self.definition
-    }
-
-    fn invoke(&self, _args: Value, _ctx: ToolContext) -> BoxFuture<'static, ToolResult> {
-        async { Err(ToolError::new("list_directory is executed by the host")) }.boxed()
-    }
+// External: the agent never runs it; the host does, in `resume`.
+/// Lists the entries of a directory: their names, sorted, one per line.
+///
+/// # Arguments
+/// * `path` - The directory to list
+#[tool(external_execution)]
+fn list_directory(path: PathBuf) -> Result<String, ToolError> {
+    let mut names = std::fs::read_dir(path)?
+        .map(|entry| entry.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<Vec<_>, _>>()?;
+    names.sort();
+    Ok(names.join("\n"))
 }
 
 /// Turn 1 lists the current directory; turn 2 sums up what the tool returned.
@@ -103,7 +68,7 @@ fn database() -> PathBuf {
 async fn agent() -> kern::Result<Agent> {
     Agent::builder()
         .model(model())
-        .tool(ListDirectory::new())
+        .tool(list_directory)
         .store(SqliteStore::open(database()).await?)
         .build()
 }
@@ -133,7 +98,9 @@ async fn resume(run_id: &str) -> kern::Result<()> {
     while run.is_paused() {
         for req in run.active_requirements_mut() {
             if req.is_external_tool_execution() {
-                let result = ListDirectory::execute(&req.tool_execution.tool_args);
+                let result = list_directory
+                    .entrypoint(&req.tool_execution.tool_args)
+                    .await;
                 req.set_external_execution_result(result);
             }
         }

@@ -4,31 +4,38 @@
 //!
 //! `cargo run --example executor_callback`
 
-mod common;
-
 use kern::prelude::*;
 use kern::{ModelResponse, ToolCall};
 
 const ALLOWED: &[&str] = &["pwd", "whoami", "date +%Y"];
 
+/// Execute a shell command.
+///
+/// # Arguments
+/// * `command` - The shell command to execute
+#[tool(external_execution)]
+fn execute_shell_command(command: String) -> Result<String, ToolError> {
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&command)
+        .output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 #[tokio::main]
 async fn main() -> kern::Result<()> {
-    let execute_shell_command = common::execute_shell_command();
-    let runner = execute_shell_command.clone();
-    let executor = move |call: &ToolExecution| {
-        let command = call.tool_args["command"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+    // Called for every external call of every run of the agent; `None` declines (the run pauses
+    // for it). The future must own what it uses, so the arguments are cloned into it.
+    let executor = |call: &ToolExecution| {
         let args = call.tool_args.clone();
-        let runner = runner.clone();
         async move {
-            if !ALLOWED.contains(&command.as_str()) {
+            let command = args["command"].as_str().unwrap_or_default();
+            if !ALLOWED.contains(&command) {
                 println!("executor: declined `{command}`");
                 return None;
             }
             println!("executor: running `{command}`");
-            Some(runner.entrypoint(&args).await)
+            Some(execute_shell_command.entrypoint(&args).await)
         }
     };
 

@@ -3,19 +3,28 @@
 //!
 //! `cargo run --example external_execution` (offline: `TestModel` stands in for an LLM).
 
-mod common;
-
 use kern::prelude::*;
 use serde_json::json;
 
+/// Execute a shell command.
+///
+/// # Arguments
+/// * `command` - The shell command to execute
+#[tool(external_execution)]
+fn execute_shell_command(command: String) -> Result<String, ToolError> {
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&command)
+        .output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 #[tokio::main]
 async fn main() -> kern::Result<()> {
-    let execute_shell_command = common::execute_shell_command();
-
     let agent = Agent::builder()
         // Swap in a provider for a real LLM; TestModel calls the tool, then answers with its result.
         .model(TestModel::new().with_args("execute_shell_command", json!({ "command": "ls" })))
-        .tool(execute_shell_command.clone())
+        .tool(execute_shell_command)
         .build()?;
 
     let mut run = agent

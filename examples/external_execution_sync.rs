@@ -1,16 +1,27 @@
 //! External execution from a program without async: the blocking facade
-//! (`kern::blocking::Agent`, in the style of `reqwest::blocking`).
+//! (`kern::blocking::Agent`, in the style of `reqwest::blocking`). The host runs the external
+//! tool through its typed function, `execute_shell_command::call`, with the arguments
+//! deserialized into the tool's generated args type.
 //!
 //! `cargo run --example external_execution_sync`
-
-mod common;
 
 use kern::prelude::*;
 use serde_json::json;
 
-fn main() -> kern::Result<()> {
-    let execute_shell_command = common::execute_shell_command();
+/// Execute a shell command.
+///
+/// # Arguments
+/// * `command` - The shell command to execute
+#[tool(external_execution)]
+fn execute_shell_command(command: String) -> Result<String, ToolError> {
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&command)
+        .output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
 
+fn main() -> kern::Result<()> {
     let agent = Agent::builder()
         .model(
             TestModel::new().with_args("execute_shell_command", json!({ "command": "echo hello" })),
@@ -23,21 +34,12 @@ fn main() -> kern::Result<()> {
         for req in run.active_requirements_mut() {
             let call = &req.tool_execution;
             println!("paused: `{}` with {}", call.tool_name, call.tool_args);
-            // The host runs the command its own way: here, synchronously.
-            let command = call.tool_args["command"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            let out = std::process::Command::new("sh")
-                .arg("-c")
-                .arg(&command)
-                .output();
-            match out {
-                Ok(out) => req.set_external_execution_result(
-                    String::from_utf8_lossy(&out.stdout).into_owned(),
-                ),
-                Err(e) => req.set_external_execution_result(Err::<String, _>(ToolError::from(e))),
-            }
+            // Typed arguments (the tool's generated args type), then the typed function, called
+            // synchronously. Arguments that do not fit go back to the model as a tool error.
+            let out = call
+                .args::<ExecuteShellCommandArgs>()
+                .and_then(|args| execute_shell_command::call(args.command));
+            req.set_external_execution_result(out);
         }
         run = agent.continue_run(&run.run_id, run.requirements)?;
     }

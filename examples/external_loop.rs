@@ -4,34 +4,39 @@
 //!
 //! `cargo run --example external_loop` (a `FunctionModel` plays the LLM's turns)
 
-mod common;
-
 use kern::prelude::*;
 use kern::{ModelResponse, ToolCall};
-use serde_json::json;
+
+/// Execute a shell command.
+///
+/// # Arguments
+/// * `command` - The shell command to execute
+#[tool(external_execution)]
+fn execute_shell_command(command: String) -> Result<String, ToolError> {
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&command)
+        .output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Reads the first lines of a text file.
+///
+/// # Arguments
+/// * `path` - The file
+/// * `lines` - How many lines (3 when not given)
+#[tool(external_execution)]
+fn read_file(path: String, lines: Option<usize>) -> Result<String, ToolError> {
+    let text = std::fs::read_to_string(&path)?;
+    Ok(text
+        .lines()
+        .take(lines.unwrap_or(3))
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
 
 #[tokio::main]
 async fn main() -> kern::Result<()> {
-    let execute_shell_command = common::execute_shell_command();
-    let read_file = common::FnTool::new(
-        "read_file",
-        "Reads the first lines of a text file.",
-        json!({
-            "type": "object",
-            "properties": {
-                "path": { "type": "string", "description": "The file" },
-                "lines": { "type": "integer", "description": "How many lines" }
-            },
-            "required": ["path", "lines"]
-        }),
-        |args| {
-            let text = std::fs::read_to_string(common::str_arg(&args, "path")?)?;
-            let lines = args["lines"].as_u64().unwrap_or(3) as usize;
-            Ok(text.lines().take(lines).collect::<Vec<_>>().join("\n"))
-        },
-    )
-    .mode(ExecutionMode::External);
-
     // The model's turns: look around, then read a file, then answer with what it learnt.
     let model = FunctionModel::new(|request| {
         Ok(match FunctionModel::turn_of_run(request) {
@@ -66,8 +71,8 @@ async fn main() -> kern::Result<()> {
 
     let agent = Agent::builder()
         .model(model)
-        .tool(execute_shell_command.clone())
-        .tool(read_file.clone())
+        .tool(execute_shell_command)
+        .tool(read_file)
         .build()?;
 
     let mut run = agent.run("Tell me about my Cargo.toml").await?;
@@ -81,8 +86,10 @@ async fn main() -> kern::Result<()> {
                 call.tool_name, call.tool_args
             );
             let out = match call.tool_name.as_str() {
-                "execute_shell_command" => execute_shell_command.entrypoint(&call.tool_args).await,
-                "read_file" => read_file.entrypoint(&call.tool_args).await,
+                execute_shell_command::NAME => {
+                    execute_shell_command.entrypoint(&call.tool_args).await
+                }
+                read_file::NAME => read_file.entrypoint(&call.tool_args).await,
                 other => Err(ToolError::new(format!("this host does not run `{other}`"))),
             };
             req.set_external_execution_result(out);

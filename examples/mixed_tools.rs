@@ -3,30 +3,33 @@
 //!
 //! `cargo run --example mixed_tools`
 
-mod common;
-
 use kern::prelude::*;
 use serde_json::json;
 
+/// Counts the words of a text.
+///
+/// # Arguments
+/// * `text` - The text
+#[tool]
+fn word_count(text: &str) -> usize {
+    text.split_whitespace().count()
+}
+
+/// Execute a shell command.
+///
+/// # Arguments
+/// * `command` - The shell command to execute
+#[tool(external_execution)]
+fn execute_shell_command(command: String) -> Result<String, ToolError> {
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&command)
+        .output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 #[tokio::main]
 async fn main() -> kern::Result<()> {
-    let word_count = common::FnTool::new(
-        "word_count",
-        "Counts the words of a text.",
-        json!({
-            "type": "object",
-            "properties": { "text": { "type": "string", "description": "The text" } },
-            "required": ["text"]
-        }),
-        |args| {
-            Ok(common::str_arg(&args, "text")?
-                .split_whitespace()
-                .count()
-                .to_string())
-        },
-    );
-    let execute_shell_command = common::execute_shell_command();
-
     let agent = Agent::builder()
         .model(
             TestModel::new()
@@ -34,7 +37,7 @@ async fn main() -> kern::Result<()> {
                 .with_args("execute_shell_command", json!({ "command": "uname -s" })),
         )
         .tool(word_count)
-        .tool(execute_shell_command.clone())
+        .tool(execute_shell_command)
         .build()?;
 
     let mut run = agent.run("Count the words and tell me my OS").await?;

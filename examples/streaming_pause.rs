@@ -3,17 +3,27 @@
 //!
 //! `cargo run --example streaming_pause`
 
-mod common;
-
 use std::io::Write;
 
 use futures::StreamExt;
 use kern::prelude::*;
 use serde_json::json;
 
+/// Execute a shell command.
+///
+/// # Arguments
+/// * `command` - The shell command to execute
+#[tool(external_execution)]
+fn execute_shell_command(command: String) -> Result<String, ToolError> {
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&command)
+        .output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 #[tokio::main]
 async fn main() -> kern::Result<()> {
-    let execute_shell_command = common::execute_shell_command();
     let agent = Agent::builder()
         .model(
             TestModel::new()
@@ -23,7 +33,7 @@ async fn main() -> kern::Result<()> {
                 )
                 .with_answer("Here is what your shell said:"),
         )
-        .tool(execute_shell_command.clone())
+        .tool(execute_shell_command)
         .build()?;
 
     let mut stream = agent.run_stream("Say something through the shell");

@@ -4,36 +4,21 @@
 //!
 //! `cargo run --example user_input`
 
-mod common;
-
 use kern::prelude::*;
 use serde_json::json;
 
+/// Sends an email.
+///
+/// # Arguments
+/// * `to` - The recipient's address
+/// * `subject` - The subject line
+#[tool(requires_user_input, user_input_fields = [to])]
+fn send_email(to: String, subject: String) -> String {
+    format!("sent `{subject}` to {to}")
+}
+
 #[tokio::main]
 async fn main() -> kern::Result<()> {
-    let send_email = common::FnTool::new(
-        "send_email",
-        "Sends an email.",
-        json!({
-            "type": "object",
-            "properties": {
-                "to": { "type": "string", "description": "The recipient's address" },
-                "subject": { "type": "string", "description": "The subject line" }
-            },
-            "required": ["to", "subject"]
-        }),
-        |args| {
-            Ok(format!(
-                "sent `{}` to {}",
-                common::str_arg(&args, "subject")?,
-                common::str_arg(&args, "to")?
-            ))
-        },
-    )
-    .mode(ExecutionMode::RequiresUserInput {
-        fields: vec!["to".into()],
-    });
-
     let agent = Agent::builder()
         .model(TestModel::new().with_args("send_email", json!({ "subject": "Lunch on Friday?" })))
         .tool(send_email)

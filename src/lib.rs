@@ -111,3 +111,8 @@ pub mod prelude {
     };
     pub use kern_macros::{Toolkit, tool, toolkit_methods};
 }
+
+/// The README's code blocks, compiled and run as doctests so the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -251,3 +251,20 @@ async fn toolkit_wide_strict_and_string_lists() {
     assert_eq!(d.parameters["additionalProperties"], false);
     assert_eq!(tools[0].invoke(json!(null), ctx("")).await.unwrap(), "pong");
 }
+
+#[test]
+fn methods_check_arguments_without_running() {
+    let kit = ShellTools::new("/srv");
+    let calls = kit.calls.clone();
+    let all = tools(kit).unwrap();
+    let list_dir = find(&all, "list_dir");
+    assert_eq!(list_dir.check_args(&json!({"directory": "src"})), Ok(()));
+    let error = list_dir.check_args(&json!({"directory": 7})).unwrap_err();
+    assert_eq!(error.kind(), ToolErrorKind::InvalidArguments);
+    assert!(error.message().contains("directory"), "{error}");
+    let error = find(&all, "delete_file")
+        .check_args(&json!({}))
+        .unwrap_err();
+    assert!(error.message().contains("path"), "{error}");
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "checking runs nothing");
+}

@@ -1,5 +1,6 @@
-//! Hand-written tools for the examples: a name, a description, a JSON schema and a body.
-//! (`#[tool]` generates the same from a plain function; these examples spell it out.)
+//! A hand-written tool (a name, a description, a JSON schema and a closure), used by the
+//! `toolkit_external` example until it moves to `#[derive(Toolkit)]`. Every other example uses
+//! `#[tool]`, which generates all of this from a plain function.
 #![allow(dead_code)]
 
 use std::future::Future;
@@ -59,11 +60,6 @@ impl FnTool {
         Arc::make_mut(&mut self.definition).mode = mode;
         self
     }
-
-    /// Runs the tool's body with these arguments: what the host calls for an external tool.
-    pub async fn entrypoint(&self, args: &Value) -> ToolResult {
-        (self.body)(args.clone()).await
-    }
 }
 
 impl Tool for FnTool {
@@ -81,28 +77,4 @@ pub fn str_arg<'a>(args: &'a Value, name: &str) -> Result<&'a str, ToolError> {
     args.get(name)
         .and_then(Value::as_str)
         .ok_or_else(|| ToolError::invalid_arguments(format_args!("`{name}` must be a string")))
-}
-
-/// Execute a shell command (`sh -c`), giving its standard output.
-pub fn execute_shell_command() -> FnTool {
-    FnTool::new(
-        "execute_shell_command",
-        "Execute a shell command.",
-        serde_json::json!({
-            "type": "object",
-            "properties": {
-                "command": { "type": "string", "description": "The shell command to execute" }
-            },
-            "required": ["command"]
-        }),
-        |args| {
-            let command = str_arg(&args, "command")?;
-            let out = std::process::Command::new("sh")
-                .arg("-c")
-                .arg(command)
-                .output()?;
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        },
-    )
-    .mode(ExecutionMode::External)
 }

@@ -87,6 +87,11 @@ impl Agent {
         self.block_on(self.agent.continue_run(run_id, requirements))
     }
 
+    /// [`crate::Agent::reopen_run`], blocking.
+    pub fn reopen_run(&self, run_id: &str) -> Result<RunOutput> {
+        self.block_on(self.agent.reopen_run(run_id))
+    }
+
     /// [`crate::Agent::continue_run_with`], blocking.
     pub fn continue_run_with(
         &self,

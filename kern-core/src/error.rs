@@ -34,6 +34,18 @@ pub enum Error {
         status: RunStatus,
     },
 
+    /// `reopen_run` was called on a run that no unfinished continue holds (it is not stored
+    /// with status `running` and the requirements of a pause).
+    #[error(
+        "run `{run_id}` is not held by an unfinished continue (its status is {status}); only such a run can be reopened"
+    )]
+    RunNotClaimed {
+        /// The run.
+        run_id: String,
+        /// Its status.
+        status: RunStatus,
+    },
+
     /// A requirement of the pause was not passed back to `continue_run`.
     #[error(
         "run `{run_id}`: the requirement for tool call `{tool_call_id}` (`{tool_name}`) was not passed back"

@@ -121,6 +121,19 @@ pub trait Tool: Send + Sync + 'static {
 
     /// Calls the tool. Arguments that do not deserialize give [`ToolErrorKind::InvalidArguments`].
     fn invoke(&self, args: Value, ctx: ToolContext) -> BoxFuture<'static, ToolResult>;
+
+    /// Checks arguments without running the tool. The agent asks before it pauses on a call of
+    /// an external tool or of one that needs confirmation: arguments that do not fit go back to
+    /// the model at once (as an [`ToolErrorKind::InvalidArguments`] tool error) instead of being
+    /// handed to the host.
+    ///
+    /// `#[tool]` and `#[derive(Toolkit)]` check them against the tool's args type, exactly as a
+    /// call would. The default accepts any arguments (the agent still checks that the schema's
+    /// `required` properties are there).
+    fn check_args(&self, args: &Value) -> Result<(), ToolError> {
+        let _ = args;
+        Ok(())
+    }
 }
 
 impl<T: Tool + ?Sized> Tool for Arc<T> {
@@ -129,6 +142,9 @@ impl<T: Tool + ?Sized> Tool for Arc<T> {
     }
     fn invoke(&self, args: Value, ctx: ToolContext) -> BoxFuture<'static, ToolResult> {
         (**self).invoke(args, ctx)
+    }
+    fn check_args(&self, args: &Value) -> Result<(), ToolError> {
+        (**self).check_args(args)
     }
 }
 

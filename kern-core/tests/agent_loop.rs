@@ -17,6 +17,17 @@ fn agent_is_cheap_to_share() {
     fn assert_traits<T: Clone + Send + Sync + 'static>() {}
     assert_traits::<Agent>();
     assert_traits::<RunOutput>();
+    // One pointer: a clone is one reference count, and clones share tools, model and store.
+    assert_eq!(std::mem::size_of::<Agent>(), std::mem::size_of::<usize>());
+    let agent = Agent::builder()
+        .model(TestModel::new())
+        .tool(add_tool())
+        .build()
+        .unwrap();
+    let clone = agent.clone();
+    let (a, b) = (agent.tools().next().unwrap(), clone.tools().next().unwrap());
+    assert!(Arc::ptr_eq(a, b));
+    assert!(std::ptr::addr_eq(agent.store(), clone.store()));
 }
 
 #[tokio::test]
@@ -333,6 +344,9 @@ async fn later_runs_of_a_session_see_the_earlier_runs_messages() {
         .await
         .unwrap();
     agent.run("Unrelated").await.unwrap();
+    // The store groups runs by user too: only the first run named its user.
+    let ada = agent.store().user_runs("ada").await.unwrap();
+    assert_eq!(ada, vec![first.clone()]);
     let seen = seen.lock().unwrap();
     assert_eq!(seen[0], vec![Message::user("My name is Ada")]);
     assert_eq!(
@@ -347,6 +361,46 @@ async fn later_runs_of_a_session_see_the_earlier_runs_messages() {
     // A run's own messages do not include the history.
     assert_eq!(second.messages.len(), 2);
     assert_ne!(first.run_id, second.run_id);
+}
+
+#[tokio::test]
+async fn the_model_gets_the_agents_instructions_on_every_turn() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let recorded = seen.clone();
+    let model = FunctionModel::new(move |request| {
+        recorded
+            .lock()
+            .unwrap()
+            .push(request.instructions.map(str::to_owned));
+        Ok(match FunctionModel::turn_of_run(request) {
+            0 => ModelResponse::calls([ToolCall::new("c1", "add", r#"{"a":1,"b":2}"#)]),
+            _ => ModelResponse::text("3"),
+        })
+    });
+    let agent = Agent::builder()
+        .model(model)
+        .instructions("Answer in one word.")
+        .tool(add_tool())
+        .build()
+        .unwrap();
+    agent.run("1 + 2?").await.unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![Some("Answer in one word.".to_owned()); 2]
+    );
+
+    // Without instructions the model gets none.
+    let seen = Arc::new(Mutex::new(None));
+    let record = seen.clone();
+    let agent = Agent::builder()
+        .model(FunctionModel::new(move |request| {
+            *record.lock().unwrap() = Some(request.instructions.map(str::to_owned));
+            Ok(ModelResponse::text("hi"))
+        }))
+        .build()
+        .unwrap();
+    agent.run("x").await.unwrap();
+    assert_eq!(*seen.lock().unwrap(), Some(None));
 }
 
 #[tokio::test]

@@ -265,6 +265,9 @@ impl RunStore for RacingStore {
     fn session_runs<'a>(&'a self, s: &'a str) -> BoxFuture<'a, kern_core::Result<Vec<RunOutput>>> {
         self.inner.session_runs(s)
     }
+    fn user_runs<'a>(&'a self, u: &'a str) -> BoxFuture<'a, kern_core::Result<Vec<RunOutput>>> {
+        self.inner.user_runs(u)
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -529,6 +529,36 @@ async fn a_continue_killed_midway_leaves_a_whole_run() {
     );
     assert_eq!(deployments(dir, &paused.run_id), 1);
 
+    // The host, knowing that process is gone, reopens the pause: it is the pause again, one
+    // version on, and a continue runs the confirmed call (again: the host's decision).
+    let reopened = here.reopen_run(&paused.run_id).await.unwrap();
+    assert_eq!(reopened, paused);
+    let stored = here.store().load(&paused.run_id).await.unwrap();
+    assert_eq!((stored.version, &stored.run), (3, &paused));
+    let continued = continue_by_id(&here, &paused.run_id).await.unwrap();
+    assert_eq!(continued.status, RunStatus::Completed);
+    assert_eq!(deployments(dir, &paused.run_id), 2);
+    // Only a claimed run reopens; anything else is refused and left as it is.
+    let done = here.store().load(&paused.run_id).await.unwrap();
+    let refused = here.reopen_run(&paused.run_id).await;
+    assert!(
+        matches!(&refused, Err(Error::RunNotClaimed { run_id, status: RunStatus::Completed }) if *run_id == paused.run_id),
+        "{refused:?}"
+    );
+    assert_eq!(here.store().load(&paused.run_id).await.unwrap(), done);
+    let still_paused = here.run("deploy it").await.unwrap();
+    assert!(matches!(
+        here.reopen_run(&still_paused.run_id).await,
+        Err(Error::RunNotClaimed {
+            status: RunStatus::Paused,
+            ..
+        })
+    ));
+    assert!(matches!(
+        here.reopen_run("no-such-run").await,
+        Err(Error::RunNotFound { .. })
+    ));
+
     // Killed at points spread over the continue: the run is always one whole state (paused as
     // before, claimed, or finished), never a mix, and a pause left as before can be continued.
     let reference = {
@@ -567,6 +597,10 @@ async fn a_continue_killed_midway_leaves_a_whole_run() {
                 assert_eq!(stored.run.messages, paused.messages);
                 assert_eq!(stored.run.requirements, paused.requirements);
                 assert!(runs <= 1, "the tool ran {runs} times");
+                // Reopened by the host, it is the pause as before, and continues.
+                assert_eq!(here.reopen_run(&paused.run_id).await.unwrap(), paused);
+                let continued = continue_by_id(&here, &paused.run_id).await.unwrap();
+                assert_eq!(continued.content, reference.content);
             }
             (3, RunStatus::Completed) => {
                 seen.insert("completed");

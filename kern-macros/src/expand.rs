@@ -314,6 +314,13 @@ pub fn tool(tool: ToolFn, spec: &Spec, krate: &TokenStream) -> TokenStream {
             ) -> #krate::__private::futures::future::BoxFuture<'static, #krate::ToolResult> {
                 #invoke
             }
+
+            fn check_args(
+                &self,
+                __kern_json: &#krate::__private::serde_json::Value,
+            ) -> ::std::result::Result<(), #krate::ToolError> {
+                #krate::__private::output::args_from_ref::<#args_ident>(__kern_json).map(|_| ())
+            }
         }
     };
     with_cfgs(expanded, &item.attrs)

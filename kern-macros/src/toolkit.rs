@@ -352,6 +352,13 @@ pub fn methods(args: TokenStream, mut item: ItemImpl) -> TokenStream {
                 ) -> #krate::__private::futures::future::BoxFuture<'static, #krate::ToolResult> {
                     #invoke
                 }
+
+                fn check_args(
+                    &self,
+                    __kern_json: &#krate::__private::serde_json::Value,
+                ) -> ::std::result::Result<(), #krate::ToolError> {
+                    #krate::__private::output::args_from_ref::<#args_ident>(__kern_json).map(|_| ())
+                }
             }
         });
         names.push((method_name, tool_ident));

@@ -398,7 +398,12 @@ impl Engine<'_> {
             batch.job(job, None);
             return;
         };
-        if let Err(error) = check_required(definition, &call.tool_args) {
+        let checked = check_required(definition, &call.tool_args).and_then(|()| match kind {
+            // The user supplies some arguments still: the call is checked when it runs.
+            RequirementKind::UserInput { .. } => Ok(()),
+            _ => tool.check_args(&call.tool_args),
+        });
+        if let Err(error) = checked {
             let ToolExecution {
                 tool_call_id,
                 tool_name,

@@ -111,7 +111,8 @@ impl Agent {
     /// pause again.
     ///
     /// A claimed run is stored with status `running` until the continue ends; a process that dies
-    /// in between leaves it so (it is not resumed twice).
+    /// in between leaves it so (it is not resumed twice), until the host reopens it with
+    /// [`reopen_run`](Self::reopen_run).
     pub async fn continue_run(
         &self,
         run_id: &str,
@@ -138,6 +139,33 @@ impl Agent {
         executor: impl ToolExecutor,
     ) -> Result<RunOutput> {
         engine::resume(&self.inner, run_id, requirements, Some(&executor), None).await
+    }
+
+    /// Puts back to paused a run that a continue claimed and never finished: the process that
+    /// continued it died (the run is stored with status `running` and the requirements of its
+    /// pause; see [`continue_run`](Self::continue_run)). The run is as it was paused, and can be
+    /// continued again.
+    ///
+    /// A claimed pause is never continued twice on its own: that is what makes a tool call run
+    /// at most once. Reopening it is the host's decision that running the pause's calls again is
+    /// acceptable (the dead continue may have run some of them: a confirmed call, an executor's).
+    /// Only the host knows that the other process is gone; if it is still working, its continue
+    /// fails with [`Error::Conflict`] when it next stores the run.
+    ///
+    /// [`Error::RunNotFound`] for an unknown run, [`Error::RunNotClaimed`] for a run that is not
+    /// claimed (it is then left as it is), [`Error::Conflict`] when the run changed meanwhile.
+    pub async fn reopen_run(&self, run_id: &str) -> Result<RunOutput> {
+        let crate::store::StoredRun { mut run, version } = self.inner.store.load(run_id).await?;
+        if run.status != crate::RunStatus::Running || run.requirements.is_empty() {
+            return Err(Error::RunNotClaimed {
+                run_id: run.run_id,
+                status: run.status,
+            });
+        }
+        run.status = crate::RunStatus::Paused;
+        self.inner.store.update(&run, version).await?;
+        tracing::warn!(run_id = %run.run_id, "claimed run reopened: its pause can be continued again");
+        Ok(run)
     }
 
     /// [`run`](Self::run), as a stream of [`RunEvent`]s ending with

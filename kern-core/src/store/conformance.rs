@@ -37,6 +37,7 @@ pub async fn run_all<S: RunStore + Clone>(store: S) {
     session_runs_are_grouped_oldest_first(&store).await;
     update_to_another_session_regroups_the_run(&store).await;
     user_id_is_kept(&store).await;
+    user_runs_are_grouped_oldest_first(&store).await;
     unsupported_schema_version_is_refused(&store).await;
     concurrent_updates_of_one_version_one_wins(store).await;
 }
@@ -335,14 +336,77 @@ pub async fn user_id_is_kept(store: &impl RunStore) {
     );
 }
 
+/// `user_runs` gives a user's runs, of every session, only them, in creation order; a run
+/// updated to another user (or to none) moves with it; an unknown user has none.
+pub async fn user_runs_are_grouped_oldest_first(store: &impl RunStore) {
+    let ada = unique("user-ada");
+    let bob = unique("user-bob");
+    let with_user = |prefix: &str, session: &str, user: Option<&str>| {
+        let mut run = paused_run(&unique(prefix), session);
+        run.user_id = user.map(str::to_owned);
+        run
+    };
+    let s1 = unique("session");
+    let s2 = unique("session");
+    let mut first = with_user("z-first", &s1, Some(&ada));
+    let other = with_user("y-other", &s1, Some(&bob));
+    let nobody = with_user("x-nobody", &s1, None);
+    let second = with_user("w-second", &s2, Some(&ada));
+    for run in [&first, &other, &nobody, &second] {
+        store.create(run).await.expect("create");
+    }
+    assert_eq!(
+        store.user_runs(&ada).await.expect("ada's runs"),
+        vec![first.clone(), second.clone()]
+    );
+    assert_eq!(
+        store.user_runs(&bob).await.expect("bob's runs"),
+        vec![other.clone()]
+    );
+
+    // An update that keeps the user keeps the run's place; one that changes it moves the run.
+    first.content = Some("updated".to_owned());
+    store.update(&first, 1).await.expect("update");
+    assert_eq!(
+        store.user_runs(&ada).await.expect("ada's runs"),
+        vec![first.clone(), second.clone()]
+    );
+    first.user_id = Some(bob.clone());
+    store.update(&first, 2).await.expect("update");
+    assert_eq!(
+        store.user_runs(&ada).await.expect("ada's runs"),
+        vec![second.clone()]
+    );
+    assert_eq!(
+        store.user_runs(&bob).await.expect("bob's runs"),
+        vec![first.clone(), other]
+    );
+    first.user_id = None;
+    store.update(&first, 3).await.expect("update");
+    assert_eq!(
+        store.user_runs(&bob).await.expect("bob's runs").len(),
+        1,
+        "a run updated to no user leaves its old user's runs"
+    );
+    assert_eq!(
+        store
+            .user_runs(&unique("no-such-user"))
+            .await
+            .expect("unknown user"),
+        Vec::new()
+    );
+}
+
 /// A run of a schema version this kern does not read is refused with
-/// [`Error::UnsupportedSchemaVersion`] naming it, by `load` and by `session_runs` of its session;
-/// the other runs, of its session or not, are unaffected.
+/// [`Error::UnsupportedSchemaVersion`] naming it, by `load`, by `session_runs` of its session and
+/// by `user_runs` of its user; the other runs, of its session or not, are unaffected.
 pub async fn unsupported_schema_version_is_refused(store: &impl RunStore) {
     let session = unique("session");
     let other_session = unique("session");
+    let user = unique("user");
     let mut future = paused_run(&unique("future"), &session);
     future.schema_version = SCHEMA_VERSION + 1;
+    future.user_id = Some(user.clone());
     let neighbour = paused_run(&unique("neighbour"), &session);
     let elsewhere = paused_run(&unique("elsewhere"), &other_session);
     store.create(&neighbour).await.expect("create");
@@ -366,6 +430,7 @@ pub async fn unsupported_schema_version_is_refused(store: &impl RunStore) {
         store.session_runs(&session).await.map(|_| ()),
         "session_runs",
     );
+    check(store.user_runs(&user).await.map(|_| ()), "user_runs");
 
     assert_eq!(load_ok(store, &neighbour.run_id).await.run, neighbour);
     assert_eq!(load_ok(store, &elsewhere.run_id).await.run, elsewhere);

@@ -19,9 +19,35 @@ pub struct MemoryStore {
 struct Inner {
     runs: HashMap<String, Entry>,
     /// Per session, its runs' ids by creation number: oldest first.
-    sessions: HashMap<String, BTreeMap<u64, String>>,
+    sessions: Index,
+    /// Per user, their runs' ids by creation number: oldest first.
+    users: Index,
     /// The creation number of the next run.
     next_created: u64,
+}
+
+/// Run ids grouped by a key (a session id, a user id), by creation number.
+type Index = HashMap<String, BTreeMap<u64, String>>;
+
+/// Moves a run's place in `index` from key `old` to key `new` (either may be none).
+fn regroup(index: &mut Index, created: u64, run_id: &str, old: Option<&str>, new: Option<&str>) {
+    if old == new {
+        return;
+    }
+    if let Some(old) = old
+        && let Some(runs) = index.get_mut(old)
+    {
+        runs.remove(&created);
+        if runs.is_empty() {
+            index.remove(old);
+        }
+    }
+    if let Some(new) = new {
+        index
+            .entry(new.to_owned())
+            .or_default()
+            .insert(created, run_id.to_owned());
+    }
 }
 
 #[derive(Debug)]
@@ -78,11 +104,20 @@ impl RunStore for MemoryStore {
                     created,
                 },
             );
-            inner
-                .sessions
-                .entry(run.session_id.clone())
-                .or_default()
-                .insert(created, run.run_id.clone());
+            regroup(
+                &mut inner.sessions,
+                created,
+                &run.run_id,
+                None,
+                Some(&run.session_id),
+            );
+            regroup(
+                &mut inner.users,
+                created,
+                &run.run_id,
+                None,
+                run.user_id.as_deref(),
+            );
             Ok(1)
         };
         futures::future::ready(result).boxed()
@@ -99,16 +134,21 @@ impl RunStore for MemoryStore {
             Some(entry) if entry.stored.version == expected_version => {
                 // Everything that can fail (allocate) first, so a panic changes nothing.
                 let new_run = run.clone();
-                if entry.stored.run.session_id != run.session_id {
-                    if let Some(old) = inner.sessions.get_mut(&entry.stored.run.session_id) {
-                        old.remove(&entry.created);
-                    }
-                    inner
-                        .sessions
-                        .entry(run.session_id.clone())
-                        .or_default()
-                        .insert(entry.created, run.run_id.clone());
-                }
+                let old = &entry.stored.run;
+                regroup(
+                    &mut inner.sessions,
+                    entry.created,
+                    &run.run_id,
+                    Some(&old.session_id),
+                    Some(&run.session_id),
+                );
+                regroup(
+                    &mut inner.users,
+                    entry.created,
+                    &run.run_id,
+                    old.user_id.as_deref(),
+                    run.user_id.as_deref(),
+                );
                 entry.stored.run = new_run;
                 entry.stored.version += 1;
                 Ok(entry.stored.version)
@@ -124,17 +164,27 @@ impl RunStore for MemoryStore {
 
     fn session_runs<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<Vec<RunOutput>>> {
         let inner = self.lock();
-        let runs = inner
-            .sessions
-            .get(session_id)
+        futures::future::ready(inner.grouped(&inner.sessions, session_id)).boxed()
+    }
+
+    fn user_runs<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, Result<Vec<RunOutput>>> {
+        let inner = self.lock();
+        futures::future::ready(inner.grouped(&inner.users, user_id)).boxed()
+    }
+}
+
+impl Inner {
+    /// The runs filed under `key` in `index`, oldest first.
+    fn grouped(&self, index: &Index, key: &str) -> Result<Vec<RunOutput>> {
+        index
+            .get(key)
             .into_iter()
             .flat_map(|runs| runs.values())
-            .filter_map(|id| inner.runs.get(id))
+            .filter_map(|id| self.runs.get(id))
             .map(|Entry { stored, .. }| {
                 codec::check_schema_version(&stored.run.run_id, stored.run.schema_version)
                     .map(|()| stored.run.clone())
             })
-            .collect();
-        futures::future::ready(runs).boxed()
+            .collect()
     }
 }

@@ -56,4 +56,8 @@ pub trait RunStore: Send + Sync + 'static {
 
     /// The runs of a session, oldest first.
     fn session_runs<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<Vec<RunOutput>>>;
+
+    /// The runs of a user (the runs whose `user_id` is `user_id`, of every session), oldest
+    /// first.
+    fn user_runs<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, Result<Vec<RunOutput>>>;
 }

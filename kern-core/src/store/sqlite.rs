@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS kern_runs (
     run            TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS kern_runs_by_session ON kern_runs (session_id, created_seq);
+CREATE INDEX IF NOT EXISTS kern_runs_by_user ON kern_runs (user_id, created_seq);
 ";
 
 const INSERT_RUN: &str = "
@@ -60,6 +61,9 @@ const SELECT_RUN: &str = "SELECT run_id, version, run FROM kern_runs WHERE run_i
 
 const SELECT_SESSION: &str = "
 SELECT run_id, version, run FROM kern_runs WHERE session_id = ?1 ORDER BY created_seq";
+
+const SELECT_USER: &str = "
+SELECT run_id, version, run FROM kern_runs WHERE user_id = ?1 ORDER BY created_seq";
 
 /// Runs kept in a SQLite file: the store for continuing a run in another process.
 ///
@@ -441,11 +445,48 @@ impl RunStore for SqliteStore {
     }
 
     fn session_runs<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<Vec<RunOutput>>> {
-        let id = session_id.to_owned();
-        let read = self.call(format!("load session `{session_id}`"), move |conn| {
-            let mut statement = conn.prepare_cached(SELECT_SESSION)?;
+        self.grouped(
+            format!("load session `{session_id}`"),
+            SELECT_SESSION,
+            session_id,
+            move |run| {
+                (run.session_id != session_id).then(|| format!("session `{}`", run.session_id))
+            },
+            "session",
+        )
+    }
+
+    fn user_runs<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, Result<Vec<RunOutput>>> {
+        self.grouped(
+            format!("load the runs of user `{user_id}`"),
+            SELECT_USER,
+            user_id,
+            move |run| match run.user_id.as_deref() {
+                Some(id) if id == user_id => None,
+                Some(id) => Some(format!("user `{id}`")),
+                None => Some("no user".to_owned()),
+            },
+            "user",
+        )
+    }
+}
+
+impl SqliteStore {
+    /// The runs a query by one key (a session id, a user id) finds, oldest first. A row whose
+    /// data does not name that key (`mismatch` says what it names instead) is corrupt.
+    fn grouped<'a>(
+        &'a self,
+        what: String,
+        query: &'static str,
+        key: &'a str,
+        mismatch: impl Fn(&RunOutput) -> Option<String> + Send + 'a,
+        kind: &'static str,
+    ) -> BoxFuture<'a, Result<Vec<RunOutput>>> {
+        let owned = key.to_owned();
+        let read = self.call(what, move |conn| {
+            let mut statement = conn.prepare_cached(query)?;
             let rows = statement
-                .query_map([&id], RawRow::read)?
+                .query_map([&owned], RawRow::read)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(Ok(rows))
         });
@@ -455,14 +496,10 @@ impl RunStore for SqliteStore {
                 .map(|raw| {
                     let run_id = raw.run_id.clone();
                     let run = raw.decode()?.run;
-                    if run.session_id != session_id {
+                    if let Some(named) = mismatch(&run) {
                         return Err(codec::corrupt(
                             &run_id,
-                            format!(
-                                "it is filed under session `{session_id}` but its data names \
-                                 session `{}`",
-                                run.session_id
-                            ),
+                            format!("it is filed under {kind} `{key}` but its data names {named}"),
                         ));
                     }
                     Ok(run)
@@ -514,13 +551,16 @@ mod tests {
             ("future-schema-same-shape", format!("UPDATE kern_runs SET run = replace(run, '\"schema_version\":{SCHEMA_VERSION}', '\"schema_version\":{}') WHERE run_id = ?1", SCHEMA_VERSION + 7), "schema"),
         ];
         let session = "shared-session";
-        let healthy = paused_run("healthy", session);
+        let user = "shared-user";
+        let mut healthy = paused_run("healthy", session);
+        healthy.user_id = Some(user.to_owned());
         let elsewhere = paused_run("elsewhere", "other-session");
         store.create(&healthy).await.unwrap();
         store.create(&elsewhere).await.unwrap();
 
         for (name, sql, expected) in &cases {
-            let run = paused_run(name, session);
+            let mut run = paused_run(name, session);
+            run.user_id = Some(user.to_owned());
             store.create(&run).await.unwrap();
             tamper(&path, sql, name);
 
@@ -540,6 +580,7 @@ mod tests {
                 store.session_runs(session).await.map(|_| ()),
                 "session_runs",
             );
+            check(store.user_runs(user).await.map(|_| ()), "user_runs");
 
             // Everything else reads as before.
             assert_eq!(store.load("healthy").await.unwrap().run, healthy);
@@ -558,11 +599,15 @@ mod tests {
             conn.execute("DELETE FROM kern_runs WHERE run_id = ?1", [name])
                 .unwrap();
         }
-        assert_eq!(store.session_runs(session).await.unwrap(), vec![healthy]);
+        assert_eq!(
+            store.session_runs(session).await.unwrap(),
+            vec![healthy.clone()]
+        );
+        assert_eq!(store.user_runs(user).await.unwrap(), vec![healthy]);
     }
 
     #[tokio::test]
-    async fn a_run_filed_under_another_session_is_corrupt() {
+    async fn a_run_filed_under_another_session_or_user_is_corrupt() {
         let (_dir, path, store) = file_store().await;
         store.create(&paused_run("moved", "s1")).await.unwrap();
         tamper(
@@ -578,10 +623,28 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(store.session_runs("s1").await.unwrap(), Vec::new());
+
+        // The same for a run filed under another user.
+        let mut run = paused_run("reassigned", "s3");
+        run.user_id = Some("u1".to_owned());
+        store.create(&run).await.unwrap();
+        tamper(
+            &path,
+            "UPDATE kern_runs SET user_id = 'u2' WHERE run_id = ?1",
+            "reassigned",
+        );
+        match store.user_runs("u2").await {
+            Err(Error::CorruptRun { run_id, reason }) => {
+                assert_eq!(run_id, "reassigned");
+                assert!(reason.contains("user `u1`"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(store.user_runs("u1").await.unwrap(), Vec::new());
     }
 
     #[tokio::test]
-    async fn the_file_is_in_wal_mode_with_kern_tables_and_an_index_for_sessions() {
+    async fn the_file_is_in_wal_mode_with_kern_tables_and_indexes_for_sessions_and_users() {
         let (_dir, path, store) = file_store().await;
         store.create(&paused_run("r", "s")).await.unwrap();
         let conn = Connection::open(&path).unwrap();
@@ -597,6 +660,12 @@ mod tests {
             )
             .unwrap();
         assert!(plan.contains("kern_runs_by_session"), "{plan}");
+        let plan: String = conn
+            .query_row(&format!("EXPLAIN QUERY PLAN {SELECT_USER}"), ["u"], |r| {
+                r.get(3)
+            })
+            .unwrap();
+        assert!(plan.contains("kern_runs_by_user"), "{plan}");
         let (session, user, status, schema, version): (String, Option<String>, String, u32, i64) =
             conn.query_row(
                 "SELECT session_id, user_id, status, schema_version, version FROM kern_runs \

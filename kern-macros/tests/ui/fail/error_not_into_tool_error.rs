@@ -8,4 +8,8 @@ fn fails() -> Result<String, NotAnError> {
     Err(NotAnError)
 }
 
-fn main() {}
+// The tool is still emitted: using it adds no error.
+fn main() {
+    let _ = Agent::builder().tool(fails);
+    let _ = fails::call();
+}

@@ -8,4 +8,8 @@ fn opaque() -> Opaque {
     Opaque
 }
 
-fn main() {}
+// The tool is still emitted: using it adds no error.
+fn main() {
+    let _ = Agent::builder().tool(opaque);
+    let _ = opaque::call();
+}

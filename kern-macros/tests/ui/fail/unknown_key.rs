@@ -6,4 +6,8 @@ fn run(command: String) -> String {
     command
 }
 
-fn main() {}
+// The tool is still emitted: using it adds no error.
+fn main() {
+    let _ = Agent::builder().tool(run);
+    let _ = run::call("ls".to_owned());
+}

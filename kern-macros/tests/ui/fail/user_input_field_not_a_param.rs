@@ -6,4 +6,9 @@ fn send(to: String, subject: String) -> String {
     to + &subject
 }
 
-fn main() {}
+// The tool (or, for a signature the macro cannot expand, the function as written) is
+// still emitted: using it adds no error.
+fn main() {
+    let _ = Agent::builder().tool(send);
+    let _ = send::call("ada".to_owned(), "hi".to_owned());
+}
