@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use kern_core::{
-    Error, ExecutionMode, IntoTools, Result, Tool, ToolContext, ToolDefinition, ToolResult,
+    Error, ExecutionMode, IntoTools, Result, Tool, ToolContext, ToolDefinition, ToolError,
+    ToolResult,
 };
 use serde_json::Value;
 
@@ -100,5 +101,9 @@ impl Tool for Remoded {
 
     fn invoke(&self, args: Value, ctx: ToolContext) -> BoxFuture<'static, ToolResult> {
         self.inner.invoke(args, ctx)
+    }
+
+    fn check_args(&self, args: &Value) -> Result<(), ToolError> {
+        self.inner.check_args(args)
     }
 }

@@ -121,3 +121,25 @@ fn modes_apply_to_a_selection_and_unknown_names_fail_the_build() {
     .into_tools(&mut Vec::new());
     assert!(matches!(field, Err(Error::Config(m)) if m.contains("`nope` is not a parameter")));
 }
+
+#[tokio::test]
+async fn a_remoded_tool_still_checks_arguments_before_it_pauses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = FunctionModel::script([
+        // `command` must be a string: the call goes back to the model, the host never sees it.
+        ModelResponse::calls([ToolCall::new("c1", "run_command", r#"{"command":42}"#)]),
+        ModelResponse::text("done"),
+    ]);
+    let agent = Agent::builder()
+        .model(model)
+        .tool(with_modes(
+            ShellTools::new(tmp.path()),
+            [("run_command", ExecutionMode::External)],
+        ))
+        .build()
+        .unwrap();
+    let run = agent.run("go").await.unwrap();
+    assert_eq!(run.status, RunStatus::Completed);
+    assert!(run.requirements.is_empty());
+    assert!(run.tool_executions[0].is_error);
+}
