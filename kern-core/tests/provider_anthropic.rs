@@ -567,13 +567,13 @@ async fn an_error_event_in_the_stream_is_a_typed_error() {
         &ModelEvent::ContentDelta("Partial".into())
     );
     match &events[1] {
-        Err(ModelError::Http {
+        Err(ModelError::Api {
             provider,
-            status,
+            code,
             message,
         }) => {
             assert_eq!(provider, "anthropic");
-            assert_eq!(*status, 529);
+            assert_eq!(code.as_deref(), Some("overloaded_error"));
             assert_eq!(message, "Overloaded");
         }
         other => panic!("{other:?}"),

@@ -355,6 +355,39 @@ async fn legacy_max_tokens_and_no_tools() {
 }
 
 #[tokio::test]
+async fn extra_headers_go_with_every_request() {
+    use kern_core::model::{HeaderName, HeaderValue};
+    let server = MockServer::start().await;
+    mount(&server, ok_json(completion(text_message("Hi."), 1, 1))).await;
+    let model = model(&server)
+        .header(
+            HeaderName::from_static("openai-organization"),
+            HeaderValue::from_static("org-kern"),
+        )
+        .header(
+            HeaderName::from_static("openai-project"),
+            HeaderValue::from_static("proj-1"),
+        );
+    for _ in 0..2 {
+        model
+            .invoke(request(&[Message::user("Hi")], &[]))
+            .await
+            .unwrap();
+    }
+    let received = requests(&server).await;
+    assert_eq!(received.len(), 2);
+    for request in &received {
+        assert_eq!(header(request, "openai-organization"), Some("org-kern"));
+        assert_eq!(header(request, "openai-project"), Some("proj-1"));
+        assert_eq!(
+            header(request, "authorization"),
+            Some(format!("Bearer {KEY}").as_str())
+        );
+    }
+    assert_eq!(model.settings().headers.len(), 2);
+}
+
+#[tokio::test]
 async fn a_local_server_without_a_key_gets_no_authorization_header() {
     let server = MockServer::start().await;
     mount(&server, ok_json(completion(text_message("local"), 1, 1))).await;
@@ -561,10 +594,8 @@ async fn an_error_payload_in_the_stream_is_an_error() {
     let events = collect(&model(&server), request(&[Message::user("Hi")], &[])).await;
     assert_eq!(deltas(&events), ["Par"]);
     match events.last() {
-        Some(Err(ModelError::Http {
-            status, message, ..
-        })) => {
-            assert_eq!(*status, 200);
+        Some(Err(ModelError::Api { code, message, .. })) => {
+            assert_eq!(code.as_deref(), Some("server_error"));
             assert_eq!(
                 message,
                 "The server had an error while processing your request."

@@ -296,6 +296,21 @@ fn invalid_message(error: &ModelError) -> &str {
     }
 }
 
+/// The code and message of an error OpenAI reported inside its answer.
+fn api_error(error: &ModelError) -> (Option<&str>, &str) {
+    match error {
+        ModelError::Api {
+            provider,
+            code,
+            message,
+        } => {
+            assert_eq!(provider, "openai-responses");
+            (code.as_deref(), message)
+        }
+        other => panic!("expected Api, got {other:?}"),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Non-streamed turns
 
@@ -525,12 +540,12 @@ async fn a_failed_response_is_an_error_with_openais_message() {
     let error = invoke(&model(&server), &[Message::user("?")])
         .await
         .unwrap_err();
-    let message = invalid_message(&error);
+    let (code, message) = api_error(&error);
     assert!(
         message.contains("The model failed to generate a response."),
         "{message}"
     );
-    assert!(message.contains("server_error"), "{message}");
+    assert_eq!(code, Some("server_error"));
 }
 
 #[tokio::test]
@@ -707,12 +722,12 @@ async fn an_error_event_in_the_stream_is_an_error() {
     let out = invoke_stream(&model(&server), &[Message::user("Hi")]).await;
     assert_eq!(deltas(&out), ["Hal"]);
     let error = out.last().unwrap().as_ref().unwrap_err();
-    let message = invalid_message(error);
+    let (code, message) = api_error(error);
     assert!(
         message.contains("Rate limit reached for gpt-4.1-mini."),
         "{message}"
     );
-    assert!(message.contains("rate_limit_exceeded"), "{message}");
+    assert_eq!(code, Some("rate_limit_exceeded"));
     assert!(
         !out.iter()
             .any(|e| matches!(e, Ok(ModelEvent::Completed(_))))
@@ -729,8 +744,9 @@ async fn response_failed_in_the_stream_is_an_error() {
     mount(&server, stream_reply(sse(&events))).await;
     let out = invoke_stream(&model(&server), &[Message::user("Hi")]).await;
     assert_eq!(out.len(), 1);
-    let message = invalid_message(out[0].as_ref().unwrap_err());
+    let (code, message) = api_error(out[0].as_ref().unwrap_err());
     assert!(message.contains("The server had an error."), "{message}");
+    assert_eq!(code, Some("server_error"));
 }
 
 #[tokio::test]
@@ -900,7 +916,7 @@ async fn a_local_server_needs_no_key() {
     .await;
     // No key given; OPENAI_API_KEY may be set on the machine, so build without it by hand.
     let model = OpenAiResponses::new("llama3.2").base_url(format!("{}/v1", server.uri()));
-    if model.http_settings().api_key.is_some() {
+    if model.settings().api_key.is_some() {
         return; // the environment provides a key: nothing to check here
     }
     let turn = invoke(&model, &[Message::user("?")]).await.unwrap();
@@ -916,11 +932,7 @@ fn debug_never_shows_the_key_and_the_name_names_the_model() {
     assert!(shown.contains("redacted"), "{shown}");
     assert_eq!(model.name(), "openai-responses:gpt-4.1-mini");
     assert_eq!(
-        model
-            .clone()
-            .base_url("http://x/v1/")
-            .http_settings()
-            .base_url,
+        model.clone().base_url("http://x/v1/").settings().base_url,
         "http://x/v1"
     );
 }

@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::stream::{self, BoxStream, Stream, StreamExt};
@@ -13,9 +12,7 @@ use serde_json::{Map, Value};
 
 use super::http::{Http, secret_header, transport_error};
 use super::sse::{self, SseEvent};
-use super::{
-    ApiKey, HttpSettings, Model, ModelError, ModelEvent, ModelRequest, ModelResponse, Usage,
-};
+use super::{HttpSettings, Model, ModelError, ModelEvent, ModelRequest, ModelResponse, Usage};
 use crate::message::{Message, ToolCall};
 use crate::tool::ToolDefinition;
 
@@ -93,12 +90,7 @@ impl Anthropic {
     /// server from `ANTHROPIC_BASE_URL` if they are set.
     pub fn new(model: impl Into<String>) -> Self {
         let model = model.into();
-        let base_url = std::env::var(BASE_URL_VAR)
-            .ok()
-            .map(|url| url.trim().to_owned())
-            .filter(|url| !url.is_empty())
-            .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
-        let settings = HttpSettings::new(base_url, ApiKey::from_env(KEY_VAR));
+        let settings = HttpSettings::from_env(BASE_URL_VAR, DEFAULT_BASE_URL, KEY_VAR);
         Anthropic {
             name: format!("{PROVIDER}:{model}"),
             model,
@@ -108,56 +100,7 @@ impl Anthropic {
         }
     }
 
-    /// The API key (instead of `ANTHROPIC_API_KEY`).
-    pub fn api_key(mut self, key: impl Into<ApiKey>) -> Self {
-        self.http.settings_mut().api_key = Some(key.into());
-        self
-    }
-
-    /// The server, without `/v1` (`https://api.anthropic.com`, a proxy, a mock).
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        let mut url = url.into();
-        while url.ends_with('/') {
-            url.pop();
-        }
-        self.http.settings_mut().base_url = url;
-        self
-    }
-
-    /// How long a whole non-streamed request may take (default 120 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.http.settings_mut().timeout = timeout;
-        self
-    }
-
-    /// How long connecting may take (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.http.settings_mut().connect_timeout = timeout;
-        self
-    }
-
-    /// How long a response may go without a byte (default 60 s); it bounds a stream, whose
-    /// `ping` events count.
-    pub fn read_timeout(mut self, timeout: Duration) -> Self {
-        self.http.settings_mut().read_timeout = timeout;
-        self
-    }
-
-    /// How many times a request is tried again after a 429, a 5xx (Anthropic's 529 "overloaded"
-    /// too), a connection error or a timeout (default 3).
-    pub fn max_retries(mut self, retries: u32) -> Self {
-        self.http.settings_mut().max_retries = retries;
-        self
-    }
-
-    /// The first wait before trying again, doubled each time up to `max` (defaults 500 ms and
-    /// 30 s). A server's `retry-after` is honoured, up to `max`.
-    pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
-        let settings = self.http.settings_mut();
-        settings.initial_backoff = initial;
-        settings.max_backoff = max;
-        self
-    }
+    super::http::http_builder_methods!("ANTHROPIC_API_KEY");
 
     /// The most tokens the model may write in one turn (`max_tokens`, which the API requires;
     /// default 4096).
@@ -780,29 +723,18 @@ impl StreamTurn {
     }
 }
 
-/// An `error` event as the HTTP error it stands for: Anthropic documents one status per error
-/// type (529 for `overloaded_error`), so a caller can treat it as it would the status.
+/// An `error` event: [`ModelError::Api`] with Anthropic's error type (`overloaded_error`) as the
+/// code.
 fn stream_error(error: ErrorBody) -> ModelError {
-    let status = match error.kind.as_str() {
-        "invalid_request_error" => 400,
-        "authentication_error" => 401,
-        "billing_error" => 402,
-        "permission_error" => 403,
-        "not_found_error" => 404,
-        "request_too_large" => 413,
-        "rate_limit_error" => 429,
-        "timeout_error" => 504,
-        "overloaded_error" => 529,
-        _ => 500,
-    };
+    let code = (!error.kind.is_empty()).then(|| error.kind.clone());
     let message = if error.message.is_empty() {
         error.kind
     } else {
         error.message
     };
-    ModelError::Http {
+    ModelError::Api {
         provider: PROVIDER.to_owned(),
-        status,
+        code,
         message,
     }
 }
@@ -1129,12 +1061,13 @@ mod tests {
             json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
         );
         match turn.push(&event).unwrap_err() {
-            ModelError::Http {
+            ModelError::Api {
                 provider,
-                status,
+                code,
                 message,
             } => {
-                assert_eq!((provider.as_str(), status), ("anthropic", 529));
+                assert_eq!(provider, "anthropic");
+                assert_eq!(code.as_deref(), Some("overloaded_error"));
                 assert_eq!(message, "Overloaded");
             }
             other => panic!("{other:?}"),

@@ -83,12 +83,8 @@ pub struct HttpSettings {
 impl HttpSettings {
     /// Settings for a server at `base_url` with the default timeouts and retries.
     pub fn new(base_url: impl Into<String>, api_key: Option<ApiKey>) -> Self {
-        let mut base_url = base_url.into();
-        while base_url.ends_with('/') {
-            base_url.pop();
-        }
-        HttpSettings {
-            base_url,
+        let mut settings = HttpSettings {
+            base_url: String::new(),
             api_key,
             connect_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(120),
@@ -97,9 +93,103 @@ impl HttpSettings {
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
             headers: HeaderMap::new(),
-        }
+        };
+        settings.set_base_url(base_url.into());
+        settings
+    }
+
+    /// Settings from a provider's environment variables: the base URL from `base_url_var` if it
+    /// is set and not blank, else `default_base_url`; the key from `key_var`.
+    pub(crate) fn from_env(base_url_var: &str, default_base_url: &str, key_var: &str) -> Self {
+        let base_url = std::env::var(base_url_var)
+            .ok()
+            .filter(|url| !url.trim().is_empty())
+            .unwrap_or_else(|| default_base_url.to_owned());
+        HttpSettings::new(base_url, ApiKey::from_env(key_var))
+    }
+
+    /// Sets the base URL, trimmed, without trailing slashes.
+    pub fn set_base_url(&mut self, base_url: String) {
+        let trimmed = base_url.trim().trim_end_matches('/');
+        self.base_url = if trimmed.len() == base_url.len() {
+            base_url
+        } else {
+            trimmed.to_owned()
+        };
     }
 }
+
+/// The builder methods every HTTP provider has, on a type with an `http: Http` field; `$key_var`
+/// names the key's environment variable in their docs.
+macro_rules! http_builder_methods {
+    ($key_var:literal) => {
+        #[doc = concat!("The API key (instead of `", $key_var, "`).")]
+        pub fn api_key(mut self, key: impl Into<$crate::model::ApiKey>) -> Self {
+            self.http.settings_mut().api_key = Some(key.into());
+            self
+        }
+
+        /// The server's base URL (a proxy, a compatible server, a mock); a trailing `/` is
+        /// dropped.
+        pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+            self.http.settings_mut().set_base_url(base_url.into());
+            self
+        }
+
+        /// How long a whole non-streamed request may take (default 120 s).
+        pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.http.settings_mut().timeout = timeout;
+            self
+        }
+
+        /// How long connecting may take (default 10 s).
+        pub fn connect_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.http.settings_mut().connect_timeout = timeout;
+            self
+        }
+
+        /// How long a response may go without a byte (default 60 s); it bounds a stream, whose
+        /// keep-alives count.
+        pub fn read_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.http.settings_mut().read_timeout = timeout;
+            self
+        }
+
+        /// How many times a request is tried again after a 429, a 5xx, a connection error or a
+        /// timeout (default 3).
+        pub fn max_retries(mut self, retries: u32) -> Self {
+            self.http.settings_mut().max_retries = retries;
+            self
+        }
+
+        /// The first wait before a retry, doubled each time (with jitter) up to `max`, which
+        /// also caps a server's `Retry-After` (defaults 500 ms and 30 s).
+        pub fn backoff(mut self, initial: std::time::Duration, max: std::time::Duration) -> Self {
+            let settings = self.http.settings_mut();
+            settings.initial_backoff = initial;
+            settings.max_backoff = max;
+            self
+        }
+
+        /// A header sent with every request (an organisation, a project, a beta flag, a
+        /// proxy's token). Mark a secret value sensitive (`HeaderValue::set_sensitive`) and
+        /// it is never logged.
+        pub fn header(
+            mut self,
+            name: $crate::model::HeaderName,
+            value: $crate::model::HeaderValue,
+        ) -> Self {
+            self.http.settings_mut().headers.insert(name, value);
+            self
+        }
+
+        /// The HTTP settings in use (base URL, timeouts, retries; the key never shows).
+        pub fn settings(&self) -> &$crate::model::HttpSettings {
+            self.http.settings()
+        }
+    };
+}
+pub(crate) use http_builder_methods;
 
 impl fmt::Debug for HttpSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -14,6 +14,8 @@ pub use function::FunctionModel;
 pub use http::{ApiKey, HttpSettings};
 pub use openai_chat::OpenAiChat;
 pub use openai_responses::OpenAiResponses;
+/// Header names and values, for the providers' [`header`](OpenAiChat::header) method.
+pub use reqwest::header::{HeaderName, HeaderValue};
 pub use select::{ModelChoice, from_env, from_env_or};
 pub use test::TestModel;
 
@@ -163,6 +165,19 @@ pub enum ModelError {
         /// The HTTP status.
         status: u16,
         /// The provider's error message.
+        message: String,
+    },
+    /// The provider reported an error inside an answer it had begun: an error event in a
+    /// stream, a response whose status is `failed`. Anthropic's `overloaded_error` or OpenAI's
+    /// `server_error` arrive this way once a stream has started.
+    #[error("{provider} reported an error: {message}")]
+    Api {
+        /// The provider.
+        provider: String,
+        /// The provider's code or type for the error (`overloaded_error`, `server_error`,
+        /// `rate_limit_exceeded`), when it gave one.
+        code: Option<String>,
+        /// The provider's message.
         message: String,
     },
     /// The request did not get through (connection, TLS, timeout).

@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt};
 use futures::stream::{self, BoxStream, Stream, StreamExt};
@@ -11,7 +10,7 @@ use reqwest::header::{AUTHORIZATION, HeaderMap};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::http::{ApiKey, Http, HttpSettings, secret_header, transport_error};
+use super::http::{Http, HttpSettings, secret_header, transport_error};
 use super::sse::{self, SseEvent};
 use super::{Model, ModelError, ModelEvent, ModelRequest, ModelResponse, Usage};
 use crate::message::{Message, ToolCall};
@@ -60,8 +59,7 @@ const BASE_URL_VAR: &str = "OPENAI_BASE_URL";
 ///
 /// A non-success status is [`ModelError::Http`] with the server's `error.message` (after the
 /// retries, for a 429 or a 5xx). An error the server reports in the middle of a stream
-/// (`data: {"error": {…}}`) is [`ModelError::Http`] too, with the stream's own status (200) and
-/// the server's message. A stream that ends before `data: [DONE]` is
+/// (`data: {"error": {…}}`) is [`ModelError::Api`] with the server's code and message. A stream that ends before `data: [DONE]` is
 /// [`ModelError::InvalidResponse`], never a shorter answer.
 ///
 /// [`max_tokens`](Self::max_tokens) is sent as `max_completion_tokens` (OpenAI's current name;
@@ -75,7 +73,7 @@ pub struct OpenAiChat {
     http: Http,
     max_tokens: Option<u32>,
     legacy_max_tokens: bool,
-    temperature: Option<f64>,
+    temperature: Option<f32>,
 }
 
 impl fmt::Debug for OpenAiChat {
@@ -96,11 +94,7 @@ impl OpenAiChat {
     /// first request.
     pub fn new(model: impl Into<String>) -> Self {
         let model = model.into();
-        let base_url = std::env::var(BASE_URL_VAR)
-            .ok()
-            .filter(|url| !url.trim().is_empty())
-            .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
-        let settings = HttpSettings::new(base_url.trim(), ApiKey::from_env(KEY_VAR));
+        let settings = HttpSettings::from_env(BASE_URL_VAR, DEFAULT_BASE_URL, KEY_VAR);
         OpenAiChat {
             name: format!("openai:{model}"),
             model,
@@ -111,56 +105,7 @@ impl OpenAiChat {
         }
     }
 
-    /// The API key (instead of `OPENAI_API_KEY`).
-    pub fn api_key(mut self, key: impl Into<ApiKey>) -> Self {
-        self.http.settings_mut().api_key = Some(key.into());
-        self
-    }
-
-    /// The server: its base URL up to the API version (`http://127.0.0.1:8000/v1`); requests go
-    /// to `{base_url}/chat/completions`. A trailing `/` is dropped.
-    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
-        let mut base_url = base_url.into().trim().to_owned();
-        while base_url.ends_with('/') {
-            base_url.pop();
-        }
-        self.http.settings_mut().base_url = base_url;
-        self
-    }
-
-    /// How long a whole non-streamed request may take (default 120 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.http.settings_mut().timeout = timeout;
-        self
-    }
-
-    /// How long connecting may take (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.http.settings_mut().connect_timeout = timeout;
-        self
-    }
-
-    /// How long a response may go without a byte (default 60 s); bounds a stream.
-    pub fn read_timeout(mut self, timeout: Duration) -> Self {
-        self.http.settings_mut().read_timeout = timeout;
-        self
-    }
-
-    /// How many times a request is tried again after a 429, a 5xx, a connection error or a
-    /// timeout (default 3).
-    pub fn max_retries(mut self, retries: u32) -> Self {
-        self.http.settings_mut().max_retries = retries;
-        self
-    }
-
-    /// The first wait before a retry (doubling each time, with jitter) and the longest one, also
-    /// for a server's `Retry-After` (defaults 500 ms and 30 s).
-    pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
-        let settings = self.http.settings_mut();
-        settings.initial_backoff = initial;
-        settings.max_backoff = max;
-        self
-    }
+    super::http::http_builder_methods!("OPENAI_API_KEY");
 
     /// The most tokens the model may write in a turn (sent as `max_completion_tokens`).
     pub fn max_tokens(mut self, max_tokens: u32) -> Self {
@@ -176,7 +121,7 @@ impl OpenAiChat {
     }
 
     /// The sampling temperature (the server's default if not set).
-    pub fn temperature(mut self, temperature: f64) -> Self {
+    pub fn temperature(mut self, temperature: f32) -> Self {
         self.temperature = Some(temperature);
         self
     }
@@ -184,11 +129,6 @@ impl OpenAiChat {
     /// The model's name at the server (`"gpt-4o-mini"`).
     pub fn model(&self) -> &str {
         &self.model
-    }
-
-    /// The HTTP settings (base URL, timeouts, retries; the key never shows).
-    pub fn settings(&self) -> &HttpSettings {
-        self.http.settings()
     }
 
     /// The request headers: the bearer key, if there is one or one is needed.
@@ -275,11 +215,7 @@ impl Model for OpenAiChat {
             let (headers, body) = prepared?;
             let url = self.http.url("/chat/completions");
             let response = self.http.post(&url, headers, body, true).await?;
-            let status = response.status().as_u16();
-            Ok(chat_events(
-                status,
-                sse::events(self.http.provider(), response),
-            ))
+            Ok(chat_events(sse::events(self.http.provider(), response)))
         };
         stream::once(start)
             .flat_map(|started| match started {
@@ -304,7 +240,7 @@ struct ChatRequest<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     max_tokens: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    temperature: Option<f64>,
+    temperature: Option<f32>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     stream: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -608,6 +544,15 @@ struct ErrorPayload {
 }
 
 impl ErrorPayload {
+    /// The error's `code`, else its `type` (`server_error`), if it has one.
+    fn code(&self) -> Option<String> {
+        let error = self.error.as_ref()?;
+        ["code", "type"]
+            .iter()
+            .find_map(|key| error.get(key)?.as_str().filter(|c| !c.is_empty()))
+            .map(str::to_owned)
+    }
+
     /// The error's message, if the payload is an error.
     fn message(&self) -> Option<String> {
         if let Some(error) = &self.error {
@@ -762,12 +707,8 @@ impl Assembler {
     }
 }
 
-/// The model events of a Chat Completions event stream (`status` is the response's HTTP status,
-/// for an error the stream reports).
-fn chat_events<S>(
-    status: u16,
-    events: S,
-) -> impl Stream<Item = Result<ModelEvent, ModelError>> + Send + 'static
+/// The model events of a Chat Completions event stream.
+fn chat_events<S>(events: S) -> impl Stream<Item = Result<ModelEvent, ModelError>> + Send + 'static
 where
     S: Stream<Item = Result<SseEvent, ModelError>> + Send + 'static,
 {
@@ -794,13 +735,8 @@ where
                     return Some((Err(error), state));
                 }
             };
-            if let Some(message) = stream_error(&event.data) {
+            if let Some(error) = stream_error(&event.data) {
                 state.assembler = None;
-                let error = ModelError::Http {
-                    provider: PROVIDER.to_owned(),
-                    status,
-                    message,
-                };
                 return Some((Err(error), state));
             }
             match assembler.feed(&event.data) {
@@ -823,13 +759,17 @@ where
 
 /// The message of an error payload in the stream, if `data` is one. Cheap for ordinary chunks:
 /// only a payload mentioning `"error"` is parsed twice.
-fn stream_error(data: &str) -> Option<String> {
+fn stream_error(data: &str) -> Option<ModelError> {
     if !data.contains("\"error\"") {
         return None;
     }
-    serde_json::from_str::<ErrorPayload>(data)
-        .ok()
-        .and_then(|payload| payload.message())
+    let payload = serde_json::from_str::<ErrorPayload>(data).ok()?;
+    let message = payload.message()?;
+    Some(ModelError::Api {
+        provider: PROVIDER.to_owned(),
+        code: payload.code(),
+        message,
+    })
 }
 
 #[cfg(test)]
@@ -971,21 +911,23 @@ mod tests {
 
     #[test]
     fn error_payloads_are_recognised() {
+        let seen = |data: &str| match stream_error(data) {
+            Some(ModelError::Api { code, message, .. }) => Some((code, message)),
+            Some(other) => panic!("{other:?}"),
+            None => None,
+        };
         assert_eq!(
-            stream_error(r#"{"error":{"message":"boom","type":"server_error"}}"#).as_deref(),
-            Some("boom")
+            seen(r#"{"error":{"message":"boom","type":"server_error"}}"#),
+            Some((Some("server_error".into()), "boom".into()))
         );
         assert_eq!(
-            stream_error(
-                r#"{"object":"error","message":"too long","type":"BadRequestError","code":400}"#
-            )
-            .as_deref(),
-            Some("too long")
+            seen(r#"{"object":"error","message":"too long","type":"BadRequestError","code":400}"#),
+            Some((None, "too long".into()))
         );
         assert_eq!(
-            stream_error(r#"{"choices":[{"delta":{"content":"\"error\""}}]}"#),
+            seen(r#"{"choices":[{"delta":{"content":"\"error\""}}]}"#),
             None
         );
-        assert_eq!(stream_error(r#"{"error":null,"choices":[]}"#), None);
+        assert_eq!(seen(r#"{"error":null,"choices":[]}"#), None);
     }
 }

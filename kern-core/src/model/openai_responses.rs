@@ -1,7 +1,6 @@
 //! [`OpenAiResponses`]: OpenAI's Responses API (`POST /responses`), streamed or not.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::stream::{self, BoxStream, Stream, StreamExt};
@@ -9,7 +8,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::http::{ApiKey, Http, HttpSettings, secret_header, transport_error};
+use super::http::{Http, HttpSettings, secret_header, transport_error};
 use super::sse::{self, SseEvent};
 use super::{Model, ModelError, ModelEvent, ModelRequest, ModelResponse, Usage};
 use crate::message::{Message, ToolCall};
@@ -95,11 +94,7 @@ impl OpenAiResponses {
     /// environment. Never fails: a missing key is reported by the first request.
     pub fn new(model: impl Into<String>) -> Self {
         let model = model.into();
-        let base_url = std::env::var(BASE_URL_VAR)
-            .ok()
-            .filter(|u| !u.trim().is_empty())
-            .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
-        let settings = HttpSettings::new(base_url.trim(), ApiKey::from_env(KEY_VAR));
+        let settings = HttpSettings::from_env(BASE_URL_VAR, DEFAULT_BASE_URL, KEY_VAR);
         OpenAiResponses {
             name: format!("{PROVIDER}:{model}"),
             model,
@@ -110,56 +105,7 @@ impl OpenAiResponses {
         }
     }
 
-    /// The API key (instead of `OPENAI_API_KEY`).
-    pub fn api_key(mut self, key: impl Into<ApiKey>) -> Self {
-        self.http.settings_mut().api_key = Some(key.into());
-        self
-    }
-
-    /// The base URL, e.g. `http://127.0.0.1:11434/v1` (instead of `OPENAI_BASE_URL` or the
-    /// public API). A trailing slash is dropped.
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        let mut url = url.into();
-        while url.ends_with('/') {
-            url.pop();
-        }
-        self.http.settings_mut().base_url = url;
-        self
-    }
-
-    /// How long a whole non-streamed request may take (default 120 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.http.settings_mut().timeout = timeout;
-        self
-    }
-
-    /// How long connecting may take (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.http.settings_mut().connect_timeout = timeout;
-        self
-    }
-
-    /// How long a response may go without a byte (default 60 s); bounds a stream.
-    pub fn read_timeout(mut self, timeout: Duration) -> Self {
-        self.http.settings_mut().read_timeout = timeout;
-        self
-    }
-
-    /// How many times a request is tried again after a 429, a 5xx, a connection error or a
-    /// timeout (default 3).
-    pub fn max_retries(mut self, retries: u32) -> Self {
-        self.http.settings_mut().max_retries = retries;
-        self
-    }
-
-    /// The first wait before trying again (doubled each time, with jitter) and the longest one
-    /// (also the cap on a server's `Retry-After`). Defaults 500 ms and 30 s.
-    pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
-        let settings = self.http.settings_mut();
-        settings.initial_backoff = initial;
-        settings.max_backoff = max;
-        self
-    }
+    super::http::http_builder_methods!("OPENAI_API_KEY");
 
     /// The most tokens the model may write in one turn, reasoning included (the API's
     /// `max_output_tokens`). A turn cut by it gives the text and calls written so far.
@@ -180,11 +126,6 @@ impl OpenAiResponses {
     pub fn store(mut self, store: bool) -> Self {
         self.store = store;
         self
-    }
-
-    /// The HTTP settings in use (base URL, timeouts, retries; the key never shows).
-    pub fn http_settings(&self) -> &HttpSettings {
-        self.http.settings()
     }
 
     fn headers(&self, streaming: bool) -> Result<HeaderMap, ModelError> {
@@ -489,9 +430,10 @@ impl WireError {
             return inner.into_error(what);
         }
         let message = self.message.unwrap_or_else(|| "no message".to_owned());
-        match self.code.filter(|c| !c.is_empty()) {
-            Some(code) => invalid(format!("{what}: {message} ({code})")),
-            None => invalid(format!("{what}: {message}")),
+        ModelError::Api {
+            provider: PROVIDER.to_owned(),
+            code: self.code.filter(|c| !c.is_empty()),
+            message: format!("{what}: {message}"),
         }
     }
 }
