@@ -31,7 +31,7 @@ async fn stocks() -> &'static str {
 #[tokio::main]
 async fn main() -> kern::Result<()> {
     let agent = Agent::builder()
-        .model(TestModel::new())
+        .model(kern::model::from_env_or(TestModel::new())?)
         .tool(weather)
         .tool(news)
         .tool(stocks)

@@ -29,30 +29,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     for path in [&scratch, &keep] {
         let agent = Agent::builder()
-            .model(TestModel::new().with_args("delete_file", json!({ "path": path })))
+            .model(kern::model::from_env_or(
+                TestModel::new().with_args("delete_file", json!({ "path": path })),
+            )?)
             .tool(delete_file)
             .build()?;
         let mut run = agent.run("Clean up").await?;
-        for req in run.active_requirements_mut() {
-            let call = &req.tool_execution;
-            println!(
-                "paused: `{}` with {} — confirm?",
-                call.tool_name, call.tool_args
-            );
-            // A person would answer here; this host keeps anything named keep*.
-            if call.tool_args["path"]
-                .as_str()
-                .unwrap_or_default()
-                .contains("keep")
-            {
-                println!("host: no");
-                req.reject("that file is important");
-            } else {
-                println!("host: yes");
-                req.confirm();
+        while run.is_paused() {
+            for req in run.active_requirements_mut() {
+                let call = &req.tool_execution;
+                println!(
+                    "paused: `{}` with {} — confirm?",
+                    call.tool_name, call.tool_args
+                );
+                // A person would answer here; this host keeps anything named keep*.
+                if call.tool_args["path"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("keep")
+                {
+                    println!("host: no");
+                    req.reject("that file is important");
+                } else {
+                    println!("host: yes");
+                    req.confirm();
+                }
             }
+            run = agent.continue_run(&run.run_id, run.requirements).await?;
         }
-        let run = agent.continue_run(&run.run_id, run.requirements).await?;
         println!(
             "resumed, {}:\n{}\n",
             run.status,

@@ -67,7 +67,7 @@ fn database() -> PathBuf {
 
 async fn agent() -> kern::Result<Agent> {
     Agent::builder()
-        .model(model())
+        .model(kern::model::from_env_or(model())?)
         .tool(list_directory)
         .store(SqliteStore::open(database()).await?)
         .build()

@@ -58,7 +58,7 @@ async fn main() -> kern::Result<()> {
         ),
     ]);
     let agent = Agent::builder()
-        .model(model)
+        .model(kern::model::from_env_or(model)?)
         .tool(execute_shell_command)
         .executor(executor)
         .build()?;

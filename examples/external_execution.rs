@@ -22,8 +22,12 @@ fn execute_shell_command(command: String) -> Result<String, ToolError> {
 #[tokio::main]
 async fn main() -> kern::Result<()> {
     let agent = Agent::builder()
-        // Swap in a provider for a real LLM; TestModel calls the tool, then answers with its result.
-        .model(TestModel::new().with_args("execute_shell_command", json!({ "command": "ls" })))
+        // Offline, TestModel calls the tool, then answers with its result; KERN_MODEL picks a
+        // real model instead (`KERN_MODEL=openai:gpt-4o-mini`, `anthropic:claude-sonnet-4-5`).
+        .model(kern::model::from_env_or(TestModel::new().with_args(
+            "execute_shell_command",
+            json!({ "command": "ls" }),
+        ))?)
         .tool(execute_shell_command)
         .build()?;
 

@@ -23,9 +23,10 @@ fn execute_shell_command(command: String) -> Result<String, ToolError> {
 
 fn main() -> kern::Result<()> {
     let agent = Agent::builder()
-        .model(
-            TestModel::new().with_args("execute_shell_command", json!({ "command": "echo hello" })),
-        )
+        .model(kern::model::from_env_or(TestModel::new().with_args(
+            "execute_shell_command",
+            json!({ "command": "echo hello" }),
+        ))?)
         .tool(execute_shell_command)
         .build_blocking()?;
 

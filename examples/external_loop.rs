@@ -70,7 +70,7 @@ async fn main() -> kern::Result<()> {
     });
 
     let agent = Agent::builder()
-        .model(model)
+        .model(kern::model::from_env_or(model)?)
         .tool(execute_shell_command)
         .tool(read_file)
         .build()?;

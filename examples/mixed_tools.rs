@@ -31,11 +31,11 @@ fn execute_shell_command(command: String) -> Result<String, ToolError> {
 #[tokio::main]
 async fn main() -> kern::Result<()> {
     let agent = Agent::builder()
-        .model(
+        .model(kern::model::from_env_or(
             TestModel::new()
                 .with_args("word_count", json!({ "text": "the host keeps control" }))
                 .with_args("execute_shell_command", json!({ "command": "uname -s" })),
-        )
+        )?)
         .tool(word_count)
         .tool(execute_shell_command)
         .build()?;
@@ -49,13 +49,15 @@ async fn main() -> kern::Result<()> {
             done.result.as_deref().unwrap_or_default()
         );
     }
-    for req in run.active_requirements_mut() {
-        let call = &req.tool_execution;
-        println!("paused: `{}` with {}", call.tool_name, call.tool_args);
-        let out = execute_shell_command.entrypoint(&call.tool_args).await;
-        req.set_external_execution_result(out);
+    while run.is_paused() {
+        for req in run.active_requirements_mut() {
+            let call = &req.tool_execution;
+            println!("paused: `{}` with {}", call.tool_name, call.tool_args);
+            let out = execute_shell_command.entrypoint(&call.tool_args).await;
+            req.set_external_execution_result(out);
+        }
+        run = agent.continue_run(&run.run_id, run.requirements).await?;
     }
-    let run = agent.continue_run(&run.run_id, run.requirements).await?;
     println!(
         "resumed, {}:\n{}",
         run.status,

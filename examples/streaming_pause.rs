@@ -25,14 +25,14 @@ fn execute_shell_command(command: String) -> Result<String, ToolError> {
 #[tokio::main]
 async fn main() -> kern::Result<()> {
     let agent = Agent::builder()
-        .model(
+        .model(kern::model::from_env_or(
             TestModel::new()
                 .with_args(
                     "execute_shell_command",
                     json!({ "command": "echo streamed" }),
                 )
                 .with_answer("Here is what your shell said:"),
-        )
+        )?)
         .tool(execute_shell_command)
         .build()?;
 
@@ -44,7 +44,10 @@ async fn main() -> kern::Result<()> {
             other => print_event(&other),
         }
     }
-    let mut run = paused.expect("the run pauses on the external call");
+    let Some(mut run) = paused else {
+        println!("\nthe model answered without calling the tool");
+        return Ok(());
+    };
     for req in run.active_requirements_mut() {
         let call = &req.tool_execution;
         println!("paused: `{}` with {}", call.tool_name, call.tool_args);

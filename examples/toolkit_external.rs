@@ -43,11 +43,11 @@ async fn main() -> kern::Result<()> {
         root: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
     };
     let agent = Agent::builder()
-        .model(
+        .model(kern::model::from_env_or(
             TestModel::new()
                 .with_args("list_dir", json!({ "directory": "examples" }))
                 .with_args("get_env", json!({ "var_name": "CARGO_PKG_NAME" })),
-        )
+        )?)
         .tool(shell.clone())
         .build()?;
 

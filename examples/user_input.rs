@@ -20,32 +20,37 @@ fn send_email(to: String, subject: String) -> String {
 #[tokio::main]
 async fn main() -> kern::Result<()> {
     let agent = Agent::builder()
-        .model(TestModel::new().with_args("send_email", json!({ "subject": "Lunch on Friday?" })))
+        .model(kern::model::from_env_or(TestModel::new().with_args(
+            "send_email",
+            json!({ "subject": "Lunch on Friday?" }),
+        ))?)
         .tool(send_email)
         .build()?;
 
     let mut run = agent.run("Invite my colleague to lunch").await?;
-    for req in run.active_requirements_mut() {
-        println!(
-            "paused: `{}` with {}",
-            req.tool_execution.tool_name, req.tool_execution.tool_args
-        );
-        let fields: Vec<(String, Option<String>)> = req
-            .user_input_fields()
-            .iter()
-            .map(|f| (f.name.clone(), f.description.clone()))
-            .collect();
-        for (name, description) in fields {
-            // A person would type it here.
-            let answer = "ada@example.com";
+    while run.is_paused() {
+        for req in run.active_requirements_mut() {
             println!(
-                "asking for `{name}` ({}): {answer}",
-                description.unwrap_or_default()
+                "paused: `{}` with {}",
+                req.tool_execution.tool_name, req.tool_execution.tool_args
             );
-            req.set_user_input(&name, answer);
+            let fields: Vec<(String, Option<String>)> = req
+                .user_input_fields()
+                .iter()
+                .map(|f| (f.name.clone(), f.description.clone()))
+                .collect();
+            for (name, description) in fields {
+                // A person would type it here.
+                let answer = "ada@example.com";
+                println!(
+                    "asking for `{name}` ({}): {answer}",
+                    description.unwrap_or_default()
+                );
+                req.set_user_input(&name, answer);
+            }
         }
+        run = agent.continue_run(&run.run_id, run.requirements).await?;
     }
-    let run = agent.continue_run(&run.run_id, run.requirements).await?;
     println!(
         "resumed, {}:\n{}",
         run.status,
