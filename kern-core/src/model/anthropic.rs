@@ -10,8 +10,8 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::http::{Http, secret_header, transport_error};
-use super::sse::{self, SseEvent};
+use super::http::{Http, secret_header};
+use super::sse::SseEvent;
 use super::{HttpSettings, Model, ModelError, ModelEvent, ModelRequest, ModelResponse, Usage};
 use crate::message::{Message, ToolCall};
 use crate::tool::ToolDefinition;
@@ -153,11 +153,7 @@ impl Model for Anthropic {
     ) -> BoxFuture<'a, Result<ModelResponse, ModelError>> {
         Box::pin(async move {
             let (headers, body) = self.prepare(request, false)?;
-            let response = self.http.post(&self.url(), headers, body, false).await?;
-            let bytes = response
-                .bytes()
-                .await
-                .map_err(|e| transport_error(PROVIDER, &e))?;
+            let bytes = self.http.post(&self.url(), headers, body).await?;
             parse_response(&bytes)
         })
     }
@@ -170,8 +166,7 @@ impl Model for Anthropic {
         let prepared = self.prepare(request, true);
         let open = async move {
             let (headers, body) = prepared?;
-            let response = self.http.post(&self.url(), headers, body, true).await?;
-            Ok(sse::events(PROVIDER, response))
+            self.http.post_stream(&self.url(), headers, body).await
         };
         stream::once(open)
             .flat_map(|opened| match opened {

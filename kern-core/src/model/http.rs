@@ -9,7 +9,12 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue};
 
+use std::future::Future;
+
+use futures::Stream;
+
 use super::ModelError;
+use super::sse::{self, SseEvent};
 
 /// An API key. Its `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -258,7 +263,6 @@ impl Http {
         }
         let client = reqwest::Client::builder()
             .connect_timeout(self.settings.connect_timeout)
-            .read_timeout(self.settings.read_timeout)
             .build()
             .map_err(|e| ModelError::Config {
                 provider: self.provider.to_owned(),
@@ -283,47 +287,94 @@ impl Http {
             })
     }
 
-    /// POSTs a JSON `body` to `url` with `headers` (and the settings' extra headers), trying
-    /// again after a 429, a 5xx, a connection error or a timeout — after the server's
-    /// `Retry-After` if it gave one, else after an exponential backoff with jitter — at most
-    /// [`HttpSettings::max_retries`] times.
+    /// POSTs a JSON `body` to `url` and reads the whole answer. One timer,
+    /// [`HttpSettings::timeout`], bounds each try from sending to the last byte.
     ///
-    /// A success status gives the response, its body unread. `streaming` leaves out the overall
-    /// timeout (a stream is bounded by the read timeout instead). Any other status is
-    /// [`ModelError::Http`] with the provider's own message.
+    /// A 429, a 5xx, a connection error or a timeout is tried again — after the server's
+    /// `Retry-After` if it gave one, else after an exponential backoff with jitter — at most
+    /// [`HttpSettings::max_retries`] times. Any other failing status is [`ModelError::Http`] with
+    /// the provider's own message.
     pub async fn post(
         &self,
         url: &str,
         headers: HeaderMap,
         body: Vec<u8>,
-        streaming: bool,
-    ) -> Result<reqwest::Response, ModelError> {
+    ) -> Result<bytes::Bytes, ModelError> {
+        let limit = self.settings.timeout;
+        self.exchange(url, headers, body, limit, reqwest::Response::bytes)
+            .await
+    }
+
+    /// POSTs a JSON `body` to `url` and gives the events of the streamed answer, with the same
+    /// retries as [`post`](Self::post) until the answer starts. [`HttpSettings::read_timeout`]
+    /// bounds the wait for the answer and then for each piece of it.
+    pub async fn post_stream(
+        &self,
+        url: &str,
+        headers: HeaderMap,
+        body: Vec<u8>,
+    ) -> Result<impl Stream<Item = Result<SseEvent, ModelError>> + Send + use<>, ModelError> {
+        let limit = self.settings.read_timeout;
+        let head = |response| futures::future::ready(Ok(response));
+        let response = self.exchange(url, headers, body, limit, head).await?;
+        Ok(sse::events(self.provider, response, limit))
+    }
+
+    /// The retry loop: each try sends the request and `read`s the successful answer, all within
+    /// `limit`.
+    async fn exchange<T, F, Fut>(
+        &self,
+        url: &str,
+        headers: HeaderMap,
+        body: Vec<u8>,
+        limit: Duration,
+        read: F,
+    ) -> Result<T, ModelError>
+    where
+        F: Fn(reqwest::Response) -> Fut,
+        Fut: Future<Output = reqwest::Result<T>>,
+    {
         let client = self.client()?;
         let body = bytes::Bytes::from(body);
         let mut attempt = 0u32;
         loop {
-            let mut request = client
-                .post(url)
-                .headers(self.settings.headers.clone())
+            let mut request = client.post(url);
+            if !self.settings.headers.is_empty() {
+                request = request.headers(self.settings.headers.clone());
+            }
+            let request = request
                 .headers(headers.clone())
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.clone());
-            if !streaming {
-                request = request.timeout(self.settings.timeout);
-            }
-            let retry_after = match request.send().await {
-                Ok(response) if response.status().is_success() => return Ok(response),
-                Ok(response) => {
-                    let status = response.status();
-                    if !retryable(status) || attempt >= self.settings.max_retries {
-                        return Err(self.status_error(response).await);
+            let last = attempt >= self.settings.max_retries;
+            let retry_after = match tokio::time::timeout(limit, try_once(request, &read)).await {
+                Ok(Ok(Try::Answer(answer))) => return Ok(answer),
+                Ok(Ok(Try::Status {
+                    status,
+                    retry_after,
+                    body,
+                })) => {
+                    if last || !retryable(status) {
+                        return Err(ModelError::Http {
+                            provider: self.provider.to_owned(),
+                            status: status.as_u16(),
+                            message: error_message(&body),
+                        });
                     }
-                    retry_after(response.headers())
+                    retry_after
                 }
-                Err(error) => {
-                    let transient = error.is_connect() || error.is_timeout();
-                    if !transient || attempt >= self.settings.max_retries {
+                Ok(Err(error)) => {
+                    if last || !(error.is_connect() || error.is_timeout()) {
                         return Err(transport_error(self.provider, &error));
+                    }
+                    None
+                }
+                Err(_elapsed) => {
+                    if last {
+                        return Err(ModelError::Transport {
+                            provider: self.provider.to_owned(),
+                            message: format!("timed out after {limit:?}"),
+                        });
                     }
                     None
                 }
@@ -351,18 +402,37 @@ impl Http {
         let fraction = 0.5 + (random % 1_000) as f64 / 2_000.0;
         full.mul_f64(fraction)
     }
+}
 
-    /// The error for a non-success response, with the provider's message from its JSON body
-    /// (`{"error": {"message": …}}`, the shape OpenAI and Anthropic share) or the body itself.
-    async fn status_error(&self, response: reqwest::Response) -> ModelError {
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap_or_default();
-        ModelError::Http {
-            provider: self.provider.to_owned(),
-            status,
-            message: error_message(&text),
-        }
+/// What one try gives, short of a transport error.
+enum Try<T> {
+    /// The answer, as `read` made it.
+    Answer(T),
+    /// A failing status, with its body (read within the try's timer) and `Retry-After`.
+    Status {
+        status: StatusCode,
+        retry_after: Option<Duration>,
+        body: String,
+    },
+}
+
+async fn try_once<T, F, Fut>(request: reqwest::RequestBuilder, read: &F) -> reqwest::Result<Try<T>>
+where
+    F: Fn(reqwest::Response) -> Fut,
+    Fut: Future<Output = reqwest::Result<T>>,
+{
+    let response = request.send().await?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(Try::Answer(read(response).await?));
     }
+    let retry_after = retry_after(response.headers());
+    let body = response.text().await.unwrap_or_default();
+    Ok(Try::Status {
+        status,
+        retry_after,
+        body,
+    })
 }
 
 /// The message of a provider's error body.

@@ -10,8 +10,8 @@ use reqwest::header::{AUTHORIZATION, HeaderMap};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::http::{Http, HttpSettings, secret_header, transport_error};
-use super::sse::{self, SseEvent};
+use super::http::{Http, HttpSettings, secret_header};
+use super::sse::SseEvent;
 use super::{Model, ModelError, ModelEvent, ModelRequest, ModelResponse, Usage};
 use crate::message::{Message, ToolCall};
 use crate::tool::ToolDefinition;
@@ -182,11 +182,7 @@ impl OpenAiChat {
         let headers = self.headers()?;
         let body = self.body(&request, false)?;
         let url = self.http.url("/chat/completions");
-        let response = self.http.post(&url, headers, body, false).await?;
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| transport_error(PROVIDER, &e))?;
+        let bytes = self.http.post(&url, headers, body).await?;
         parse_response(&bytes)
     }
 }
@@ -214,8 +210,8 @@ impl Model for OpenAiChat {
         let start = async move {
             let (headers, body) = prepared?;
             let url = self.http.url("/chat/completions");
-            let response = self.http.post(&url, headers, body, true).await?;
-            Ok(chat_events(sse::events(self.http.provider(), response)))
+            let events = self.http.post_stream(&url, headers, body).await?;
+            Ok(chat_events(events))
         };
         stream::once(start)
             .flat_map(|started| match started {

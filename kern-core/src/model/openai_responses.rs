@@ -8,8 +8,8 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::http::{Http, HttpSettings, secret_header, transport_error};
-use super::sse::{self, SseEvent};
+use super::http::{Http, HttpSettings, secret_header};
+use super::sse::SseEvent;
 use super::{Model, ModelError, ModelEvent, ModelRequest, ModelResponse, Usage};
 use crate::message::{Message, ToolCall};
 use crate::tool::ToolDefinition;
@@ -163,16 +163,13 @@ impl OpenAiResponses {
         })
     }
 
-    async fn send(
+    /// The headers and the body of a request.
+    fn prepare(
         &self,
         request: &ModelRequest<'_>,
         streaming: bool,
-    ) -> Result<reqwest::Response, ModelError> {
-        let headers = self.headers(streaming)?;
-        let body = self.body(request, streaming)?;
-        self.http
-            .post(&self.http.url("/responses"), headers, body, streaming)
-            .await
+    ) -> Result<(HeaderMap, Vec<u8>), ModelError> {
+        Ok((self.headers(streaming)?, self.body(request, streaming)?))
     }
 }
 
@@ -186,11 +183,11 @@ impl Model for OpenAiResponses {
         request: ModelRequest<'a>,
     ) -> BoxFuture<'a, Result<ModelResponse, ModelError>> {
         Box::pin(async move {
-            let response = self.send(&request, false).await?;
-            let bytes = response
-                .bytes()
-                .await
-                .map_err(|e| transport_error(self.http.provider(), &e))?;
+            let (headers, body) = self.prepare(&request, false)?;
+            let bytes = self
+                .http
+                .post(&self.http.url("/responses"), headers, body)
+                .await?;
             let body: ResponseObject = serde_json::from_slice(&bytes)
                 .map_err(|e| invalid(format!("cannot read the response: {e}")))?;
             body.into_model_response()
@@ -201,10 +198,14 @@ impl Model for OpenAiResponses {
         &'a self,
         request: ModelRequest<'a>,
     ) -> BoxStream<'a, Result<ModelEvent, ModelError>> {
-        let start = async move { self.send(&request, true).await };
+        let start = async move {
+            let (headers, body) = self.prepare(&request, true)?;
+            let url = self.http.url("/responses");
+            self.http.post_stream(&url, headers, body).await
+        };
         stream::once(start)
             .flat_map(|started| match started {
-                Ok(response) => decode_stream(sse::events(PROVIDER, response)).left_stream(),
+                Ok(events) => decode_stream(events).left_stream(),
                 Err(error) => stream::iter([Err(error)]).right_stream(),
             })
             .boxed()

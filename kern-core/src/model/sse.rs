@@ -135,11 +135,12 @@ impl SseDecoder {
     }
 }
 
-/// The events of a streamed HTTP response body, in order; a transport error or a body that is not
-/// UTF-8 ends the stream with an error.
+/// The events of a streamed HTTP response body, in order; a transport error, a body that is not
+/// UTF-8, or no byte for `read_timeout` (keep-alives count) ends the stream with an error.
 pub(crate) fn events(
     provider: &'static str,
     response: reqwest::Response,
+    read_timeout: std::time::Duration,
 ) -> impl Stream<Item = Result<SseEvent, ModelError>> + Send + 'static {
     struct State {
         response: reqwest::Response,
@@ -163,7 +164,15 @@ pub(crate) fn events(
             if state.done {
                 return None;
             }
-            match state.response.chunk().await {
+            let Ok(chunk) = tokio::time::timeout(read_timeout, state.response.chunk()).await else {
+                state.done = true;
+                let error = ModelError::Transport {
+                    provider: provider.to_owned(),
+                    message: format!("timed out: no data for {read_timeout:?}"),
+                };
+                return Some((Err(error), state));
+            };
+            match chunk {
                 Ok(Some(bytes)) => {
                     if state.decoder.push(&bytes, &mut state.scratch).is_err() {
                         state.done = true;
