@@ -69,7 +69,8 @@ pub struct HttpSettings {
     pub api_key: Option<ApiKey>,
     /// How long connecting may take. Default 10 s.
     pub connect_timeout: Duration,
-    /// How long a whole non-streamed request may take. Default 120 s.
+    /// How long one try of a non-streamed request may take, from sending to the last byte of
+    /// the answer. Default 120 s.
     pub timeout: Duration,
     /// How long a stream may go without a byte (keep-alives count). Default 60 s.
     pub read_timeout: Duration,
@@ -141,7 +142,8 @@ macro_rules! http_builder_methods {
             self
         }
 
-        /// How long a whole non-streamed request may take (default 120 s).
+        /// How long one try of a non-streamed request may take, sending to the last byte
+        /// (default 120 s).
         pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
             self.http.settings_mut().timeout = timeout;
             self
