@@ -628,10 +628,7 @@ async fn streaming_pauses_and_the_pause_can_be_continued_as_a_stream() {
             |e| matches!(e, RunEvent::ToolCallStarted { tool_name, .. } if tool_name == "shell")
         )
     );
-    let RunEvent::Paused(paused) = events.last().unwrap() else {
-        panic!("the stream ends with the pause: {events:?}");
-    };
-    let mut paused = (**paused).clone();
+    let mut paused = ended_paused(&events);
     assert_eq!(paused.requirements[0].tool_execution.tool_name, "shell");
     assert_eq!(
         agent.store().load(&paused.run_id).await.unwrap().run,
@@ -645,23 +642,9 @@ async fn streaming_pauses_and_the_pause_can_be_continued_as_a_stream() {
         .collect()
         .await;
     assert!(matches!(&events[0], RunEvent::RunStarted { run_id, .. } if *run_id == paused.run_id));
-    let deltas: String = events
-        .iter()
-        .filter_map(|e| match e {
-            RunEvent::ContentDelta(d) => Some(d.as_str()),
-            _ => None,
-        })
-        .collect();
-    assert!(
-        events
-            .iter()
-            .filter(|e| matches!(e, RunEvent::ContentDelta(_)))
-            .count()
-            > 1
-    );
-    let RunEvent::Completed(done) = events.last().unwrap() else {
-        panic!("the stream ends with the completion: {events:?}");
-    };
+    assert!(content_deltas(&events).len() > 1);
+    let deltas = content_deltas(&events).concat();
+    let done = ended_completed(&events);
     assert_eq!(done.status, RunStatus::Completed);
     assert_eq!(done.content.as_deref(), Some(deltas.as_str()));
     assert!(deltas.starts_with("All done here."));

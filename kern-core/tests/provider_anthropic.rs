@@ -11,8 +11,8 @@ use common::*;
 use futures::StreamExt;
 use kern_core::model::Anthropic;
 use kern_core::{
-    Agent, Error, Message, Model, ModelError, ModelEvent, ModelRequest, ModelResponse, RunEvent,
-    RunStatus, ToolCall, ToolDefinition, Usage,
+    Agent, Error, Message, Model, ModelError, ModelEvent, ModelRequest, ModelResponse, RunStatus,
+    ToolCall, ToolDefinition, Usage,
 };
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
@@ -960,23 +960,9 @@ async fn a_full_streamed_run_pauses_for_an_external_tool_and_continues() {
     mount(&server, Sequence::new(vec![ok_sse(first), ok_sse(second)])).await;
     let agent = shell_agent(&server);
 
-    let events: Vec<RunEvent> = agent
-        .run_stream("List my files")
-        .map(|e| e.unwrap())
-        .collect()
-        .await;
-    let deltas: Vec<&str> = events
-        .iter()
-        .filter_map(|e| match e {
-            RunEvent::ContentDelta(d) => Some(d.as_str()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(deltas, ["I'll list ", "them."]);
-    let Some(RunEvent::Paused(paused)) = events.last() else {
-        panic!("the stream ends with the pause: {events:?}");
-    };
-    let mut paused = (**paused).clone();
+    let events = stream_events(agent.run_stream("List my files")).await;
+    assert_eq!(content_deltas(&events), ["I'll list ", "them."]);
+    let mut paused = ended_paused(&events);
     assert_eq!(paused.requirements.len(), 1);
     let requirement = &mut paused.requirements[0];
     assert_eq!(requirement.tool_execution.tool_call_id, "toolu_01ShellLs");
@@ -986,22 +972,13 @@ async fn a_full_streamed_run_pauses_for_an_external_tool_and_continues() {
     );
     requirement.set_external_execution_result("a.txt\nb.txt");
 
-    let events: Vec<RunEvent> = agent
-        .continue_run_stream(&paused.run_id, paused.requirements)
-        .map(|e| e.unwrap())
-        .collect()
-        .await;
-    let deltas: String = events
-        .iter()
-        .filter_map(|e| match e {
-            RunEvent::ContentDelta(d) => Some(d.as_str()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(deltas, "You have a.txt and b.txt.");
-    let Some(RunEvent::Completed(done)) = events.last() else {
-        panic!("the stream ends with the completion: {events:?}");
-    };
+    let events =
+        stream_events(agent.continue_run_stream(&paused.run_id, paused.requirements)).await;
+    assert_eq!(
+        content_deltas(&events).concat(),
+        "You have a.txt and b.txt."
+    );
+    let done = ended_completed(&events);
     assert_eq!(done.status, RunStatus::Completed);
     assert_eq!(done.content.as_deref(), Some("You have a.txt and b.txt."));
     assert_eq!(

@@ -10,8 +10,8 @@ use common::*;
 use futures::StreamExt;
 use kern_core::model::{ModelEvent, OpenAiChat};
 use kern_core::{
-    Agent, Error, Message, Model, ModelError, ModelRequest, ModelResponse, RunEvent, RunOutput,
-    RunStatus, ToolCall, ToolDefinition, Usage,
+    Agent, Error, Message, Model, ModelError, ModelRequest, ModelResponse, RunOutput, RunStatus,
+    ToolCall, ToolDefinition, Usage,
 };
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -1005,34 +1005,16 @@ async fn a_streamed_agent_run_pauses_and_continues() {
         .build()
         .unwrap();
 
-    let mut events: Vec<RunEvent> = agent
-        .run_stream("What files are here?")
-        .map(Result::unwrap)
-        .collect()
-        .await;
-    let mut run = match events.pop() {
-        Some(RunEvent::Paused(run)) => *run,
-        other => panic!("{other:?}"),
-    };
+    let events = stream_events(agent.run_stream("What files are here?")).await;
+    let mut run = ended_paused(&events);
     resolve_shell(&mut run);
 
-    let events: Vec<RunEvent> = agent
-        .continue_run_stream(&run.run_id, run.requirements)
-        .map(Result::unwrap)
-        .collect()
-        .await;
-    let text: String = events
-        .iter()
-        .filter_map(|e| match e {
-            RunEvent::ContentDelta(text) => Some(text.as_str()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(text, "Two files: a.txt and b.txt.");
-    let run = match events.last() {
-        Some(RunEvent::Completed(run)) => run,
-        other => panic!("{other:?}"),
-    };
+    let events = stream_events(agent.continue_run_stream(&run.run_id, run.requirements)).await;
+    assert_eq!(
+        content_deltas(&events).concat(),
+        "Two files: a.txt and b.txt."
+    );
+    let run = ended_completed(&events);
     assert_eq!(run.content.as_deref(), Some("Two files: a.txt and b.txt."));
     assert_eq!(run.metrics.usage.input_tokens, 130);
     assert_eq!(run.metrics.usage.output_tokens, 21);

@@ -9,7 +9,7 @@ use common::*;
 use futures::StreamExt;
 use kern_core::{
     Agent, Message, Model, ModelError, ModelEvent, ModelRequest, ModelResponse, OpenAiResponses,
-    RunEvent, RunStatus, ToolCall, ToolDefinition, Usage,
+    RunStatus, ToolCall, ToolDefinition, Usage,
 };
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -1070,35 +1070,19 @@ async fn a_full_streamed_run_pauses_for_an_external_tool_and_continues() {
         .tool(shell_tool())
         .build()
         .unwrap();
-    let events: Vec<RunEvent> = agent
-        .run_stream("What files do I have?")
-        .map(|e| e.unwrap())
-        .collect()
-        .await;
-    let Some(RunEvent::Paused(paused)) = events.last() else {
-        panic!("the stream ends with the pause: {events:?}");
-    };
-    let mut paused = (**paused).clone();
+    let events = stream_events(agent.run_stream("What files do I have?")).await;
+    let mut paused = ended_paused(&events);
     for req in paused.active_requirements_mut() {
         assert_eq!(req.tool_execution.tool_args, json!({"command": "ls"}));
         req.set_external_execution_result("Cargo.toml\nsrc");
     }
-    let events: Vec<RunEvent> = agent
-        .continue_run_stream(&paused.run_id, paused.requirements)
-        .map(|e| e.unwrap())
-        .collect()
-        .await;
-    let text: String = events
-        .iter()
-        .filter_map(|e| match e {
-            RunEvent::ContentDelta(d) => Some(d.as_str()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(text, "You have Cargo.toml and src.");
-    let Some(RunEvent::Completed(done)) = events.last() else {
-        panic!("the stream ends with the completion: {events:?}");
-    };
+    let events =
+        stream_events(agent.continue_run_stream(&paused.run_id, paused.requirements)).await;
+    assert_eq!(
+        content_deltas(&events).concat(),
+        "You have Cargo.toml and src."
+    );
+    let done = ended_completed(&events);
     assert_eq!(done.status, RunStatus::Completed);
     assert_eq!(
         done.content.as_deref(),

@@ -150,3 +150,36 @@ pub async fn stored_json(agent: &kern_core::Agent, run_id: &str) -> (String, u64
     let stored = agent.store().load(run_id).await.expect("stored run");
     (serde_json::to_string(&stored.run).unwrap(), stored.version)
 }
+
+/// Every event of a run's stream, in order; an error fails the test.
+pub async fn stream_events(stream: kern_core::RunStream) -> Vec<kern_core::RunEvent> {
+    use futures::StreamExt;
+    stream.map(|event| event.unwrap()).collect().await
+}
+
+/// The content deltas of a run's events, piece by piece.
+pub fn content_deltas(events: &[kern_core::RunEvent]) -> Vec<&str> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            kern_core::RunEvent::ContentDelta(delta) => Some(delta.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The pause a run's stream ended with (a copy, to resolve).
+pub fn ended_paused(events: &[kern_core::RunEvent]) -> kern_core::RunOutput {
+    match events.last() {
+        Some(kern_core::RunEvent::Paused(paused)) => (**paused).clone(),
+        _ => panic!("the stream ends with the pause: {events:?}"),
+    }
+}
+
+/// The run a run's stream completed.
+pub fn ended_completed(events: &[kern_core::RunEvent]) -> &kern_core::RunOutput {
+    match events.last() {
+        Some(kern_core::RunEvent::Completed(done)) => done,
+        _ => panic!("the stream ends with the completion: {events:?}"),
+    }
+}
