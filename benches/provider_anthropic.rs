@@ -6,16 +6,13 @@
 //!
 //! `cargo bench --bench provider_anthropic -- --warm-up-time 1 --measurement-time 3`
 
-use std::hint::black_box;
-use std::time::Duration;
+mod common;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use futures::StreamExt;
+use criterion::{Criterion, criterion_group, criterion_main};
 use kern::model::Anthropic;
-use kern::{Message, Model, ModelEvent, ModelRequest, ToolCall, ToolDefinition};
+use kern::{Message, ModelRequest, ToolCall, ToolDefinition};
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::ResponseTemplate;
 
 const KEY: &str = "sk-ant-bench";
 
@@ -135,23 +132,13 @@ fn long_stream(deltas: usize) -> String {
     body
 }
 
-fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(async {
-        let server = MockServer::builder()
-            .disable_request_recording()
-            .start()
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/v1/messages"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(answer()))
-            .mount(&server)
-            .await;
-        server
-    });
-    let model = Anthropic::new("claude-sonnet-4-5")
+fn model(uri: &str) -> Anthropic {
+    Anthropic::new("claude-sonnet-4-5")
         .api_key(KEY)
-        .base_url(server.uri());
+        .base_url(uri)
+}
+
+fn bench(c: &mut Criterion) {
     let messages = conversation();
     let tools = tools();
     let tool_refs: Vec<&ToolDefinition> = tools.iter().collect();
@@ -160,150 +147,13 @@ fn bench(c: &mut Criterion) {
         messages: &messages,
         tools: &tool_refs,
     };
-    // The body kern sends, for the bare POST: one request recorded by a second mock server.
-    let body = rt.block_on(async {
-        let recorder = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(answer()))
-            .mount(&recorder)
-            .await;
-        let recorded = Anthropic::new("claude-sonnet-4-5")
-            .api_key(KEY)
-            .base_url(recorder.uri());
-        recorded.invoke(request).await.unwrap();
-        recorder.received_requests().await.unwrap()[0].body.clone()
-    });
-    let client = reqwest::Client::new();
-    let url = format!("{}/v1/messages", server.uri());
+    let answer = ResponseTemplate::new(200).set_body_json(answer());
+    common::turn(c, "anthropic", model, request, answer);
 
-    // The three variants as futures, for criterion and for the paired measurement below.
-    let timed_client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .read_timeout(Duration::from_secs(60))
-        .build()
-        .unwrap();
-    let kern_turn = || async {
-        black_box(model.invoke(request).await.unwrap());
-    };
-    let bare_turn = |client: &reqwest::Client, timeout: Option<Duration>| {
-        let mut post = client
-            .post(&url)
-            .header("x-api-key", KEY)
-            .header("anthropic-version", "2023-06-01")
-            .header("content-type", "application/json")
-            .body(body.clone());
-        if let Some(timeout) = timeout {
-            post = post.timeout(timeout);
-        }
-        async move {
-            black_box(post.send().await.unwrap().bytes().await.unwrap());
-        }
-    };
-
-    // Paired: the variants take turns, so the load of a shared machine weighs on each alike.
-    {
-        const PAIRS: usize = 3000;
-        let mut times: [Vec<Duration>; 3] = Default::default();
-        for i in 0..PAIRS {
-            for k in 0..3 {
-                let which = (i + k) % 3;
-                let started = std::time::Instant::now();
-                match which {
-                    0 => rt.block_on(kern_turn()),
-                    1 => rt.block_on(bare_turn(&client, None)),
-                    _ => rt.block_on(bare_turn(&timed_client, Some(Duration::from_secs(120)))),
-                }
-                times[which].push(started.elapsed());
-            }
-        }
-        let median = |v: &mut Vec<Duration>| {
-            v.sort();
-            v[v.len() / 2]
-        };
-        let [kern, bare, timed] = &mut times;
-        let (kern, bare, timed) = (median(kern), median(bare), median(timed));
-        eprintln!(
-            "paired medians over {PAIRS} rounds: kern_invoke {kern:?}, bare_reqwest_post {bare:?} \
-             (kern +{:.1}%), bare_reqwest_post_with_timeouts {timed:?} (kern +{:.1}%)",
-            (kern.as_secs_f64() / bare.as_secs_f64() - 1.0) * 100.0,
-            (kern.as_secs_f64() / timed.as_secs_f64() - 1.0) * 100.0,
-        );
-    }
-
-    let mut group = c.benchmark_group("anthropic_turn");
-    group.bench_function("kern_invoke", |b| b.iter(|| rt.block_on(kern_turn())));
-    group.bench_function("bare_reqwest_post", |b| {
-        b.iter(|| rt.block_on(bare_turn(&client, None)))
+    let cases = [("text_20k_deltas", long_stream(20_000))];
+    common::stream(c, "anthropic", model, request, &cases, |_, done| {
+        assert!(done.content.as_ref().is_some_and(|c| c.len() > 1_000_000));
     });
-    // With the timeouts kern's client sets (its defaults): what the settings cost.
-    group.bench_function("bare_reqwest_post_with_timeouts", |b| {
-        b.iter(|| rt.block_on(bare_turn(&timed_client, Some(Duration::from_secs(120)))))
-    });
-    group.finish();
-
-    // A long streamed answer.
-    let stream_body = long_stream(20_000);
-    let stream_server = rt.block_on(async {
-        let server = MockServer::builder()
-            .disable_request_recording()
-            .start()
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/v1/messages"))
-            .respond_with(
-                ResponseTemplate::new(200).set_body_raw(stream_body.clone(), "text/event-stream"),
-            )
-            .mount(&server)
-            .await;
-        server
-    });
-    let stream_model = Anthropic::new("claude-sonnet-4-5")
-        .api_key(KEY)
-        .base_url(stream_server.uri());
-    let stream_url = format!("{}/v1/messages", stream_server.uri());
-    let mut group = c.benchmark_group("anthropic_sse");
-    group.throughput(Throughput::Bytes(stream_body.len() as u64));
-    group.sample_size(20);
-    group.bench_function("kern_invoke_stream", |b| {
-        b.iter(|| {
-            let (deltas, completed) = rt.block_on(async {
-                let mut events = stream_model.invoke_stream(request);
-                let mut deltas = 0usize;
-                let mut completed = None;
-                while let Some(event) = events.next().await {
-                    match event.unwrap() {
-                        ModelEvent::ContentDelta(text) => deltas += text.len(),
-                        ModelEvent::Completed(response) => completed = Some(response),
-                    }
-                }
-                (deltas, completed)
-            });
-            assert!(completed.is_some());
-            black_box(deltas);
-        })
-    });
-    group.bench_function("bare_reqwest_read", |b| {
-        b.iter(|| {
-            let read = rt.block_on(async {
-                let mut response = client
-                    .post(&stream_url)
-                    .header("x-api-key", KEY)
-                    .header("anthropic-version", "2023-06-01")
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .unwrap();
-                let mut read = 0usize;
-                while let Some(chunk) = response.chunk().await.unwrap() {
-                    read += chunk.len();
-                }
-                read
-            });
-            black_box(read);
-        })
-    });
-    group.finish();
 }
 
 criterion_group!(benches, bench);

@@ -4,23 +4,13 @@
 //!
 //! `cargo bench --bench provider_openai_responses -- --warm-up-time 1 --measurement-time 3`
 
-use std::hint::black_box;
+mod common;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use futures::StreamExt;
+use criterion::{Criterion, criterion_group, criterion_main};
 use kern::prelude::*;
-use kern_core::{ModelEvent, ModelRequest};
+use kern_core::ModelRequest;
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use wiremock::ResponseTemplate;
 
 fn tool() -> ToolDefinition {
     ToolDefinition::new(
@@ -189,163 +179,45 @@ fn long_call_stream(deltas: usize) -> String {
     out
 }
 
-fn turn(c: &mut Criterion) {
-    let rt = runtime();
-    let (server, body) = rt.block_on(async {
-        // The body kern sends, captured once by a recording mock.
-        let recorder = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(answer()))
-            .mount(&recorder)
-            .await;
-        let model = OpenAiResponses::new("gpt-4.1-mini")
-            .api_key("sk-bench")
-            .base_url(format!("{}/v1", recorder.uri()));
-        let (messages, tool) = (messages(), tool());
-        model
-            .invoke(ModelRequest {
-                instructions: Some("You are terse."),
-                messages: &messages,
-                tools: &[&tool],
-            })
-            .await
-            .unwrap();
-        let body = recorder.received_requests().await.unwrap()[0].body.clone();
-
-        let server = MockServer::builder()
-            .disable_request_recording()
-            .start()
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/v1/responses"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(answer()))
-            .mount(&server)
-            .await;
-        (server, body)
-    });
-    let url = format!("{}/v1/responses", server.uri());
-    let model = OpenAiResponses::new("gpt-4.1-mini")
+fn model(uri: &str) -> OpenAiResponses {
+    OpenAiResponses::new("gpt-4.1-mini")
         .api_key("sk-bench")
-        .base_url(format!("{}/v1", server.uri()));
-    let (messages, tool) = (messages(), tool());
-    let client = reqwest::Client::new();
+        .base_url(format!("{uri}/v1"))
+}
 
-    let mut group = c.benchmark_group("openai_responses_turn");
-    group.bench_function("kern_invoke", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let turn = model
-                    .invoke(ModelRequest {
-                        instructions: Some("You are terse."),
-                        messages: &messages,
-                        tools: &[&tool],
-                    })
-                    .await
-                    .unwrap();
-                black_box(turn)
-            })
-        })
-    });
-    group.bench_function("bare_reqwest_post", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let response = client
-                    .post(&url)
-                    .header("authorization", "Bearer sk-bench")
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .unwrap();
-                black_box(response.bytes().await.unwrap())
-            })
-        })
-    });
-    // The same, with kern's default timeouts (connect 10 s, read 60 s, whole request 120 s):
-    // how much of the difference is the timers reqwest then arms.
-    let timed = reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .read_timeout(std::time::Duration::from_secs(60))
-        .build()
-        .unwrap();
-    group.bench_function("bare_reqwest_post_with_timeouts", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let response = timed
-                    .post(&url)
-                    .header("authorization", "Bearer sk-bench")
-                    .header("content-type", "application/json")
-                    .timeout(std::time::Duration::from_secs(120))
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .unwrap();
-                black_box(response.bytes().await.unwrap())
-            })
-        })
-    });
-    group.finish();
+fn turn(c: &mut Criterion) {
+    let (messages, tool) = (messages(), tool());
+    let request = ModelRequest {
+        instructions: Some("You are terse."),
+        messages: &messages,
+        tools: &[&tool],
+    };
+    let answer = ResponseTemplate::new(200).set_body_json(answer());
+    common::turn(c, "openai_responses", model, request, answer);
 }
 
 fn stream(c: &mut Criterion) {
-    let rt = runtime();
-    let mut group = c.benchmark_group("openai_responses_stream");
-    for (name, body) in [
+    let messages = [Message::user("Tell me about the weather.")];
+    let request = ModelRequest {
+        instructions: None,
+        messages: &messages,
+        tools: &[],
+    };
+    let cases = [
         ("text_20k_deltas", long_text_stream(20_000)),
         ("call_arguments_20k_deltas", long_call_stream(20_000)),
-    ] {
-        let server = rt.block_on(async {
-            let server = MockServer::builder()
-                .disable_request_recording()
-                .start()
-                .await;
-            Mock::given(method("POST"))
-                .and(path("/v1/responses"))
-                .respond_with(
-                    ResponseTemplate::new(200).set_body_raw(body.clone(), "text/event-stream"),
-                )
-                .mount(&server)
-                .await;
-            server
-        });
-        let model = OpenAiResponses::new("gpt-4.1-mini")
-            .api_key("sk-bench")
-            .base_url(format!("{}/v1", server.uri()));
-        let messages = [Message::user("Tell me about the weather.")];
-        group.throughput(Throughput::Bytes(body.len() as u64));
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                rt.block_on(async {
-                    let mut events = model.invoke_stream(ModelRequest {
-                        instructions: None,
-                        messages: &messages,
-                        tools: &[],
-                    });
-                    let mut last = None;
-                    while let Some(event) = events.next().await {
-                        last = Some(event.unwrap());
-                    }
-                    assert!(matches!(last, Some(ModelEvent::Completed(_))));
-                    black_box(last)
-                })
-            })
-        });
-        if name.starts_with("text") {
-            // The download alone, for reference: the same body read by a bare client.
-            let client = reqwest::Client::new();
-            let url = format!("{}/v1/responses", server.uri());
-            group.bench_function("text_20k_deltas_bare_download", |b| {
-                b.iter(|| {
-                    rt.block_on(async {
-                        let response = client.post(&url).body("{}").send().await.unwrap();
-                        black_box(response.bytes().await.unwrap())
-                    })
-                })
-            });
-        }
-        drop(server);
-    }
-    group.finish();
+    ];
+    common::stream(
+        c,
+        "openai_responses",
+        model,
+        request,
+        &cases,
+        |case, done| {
+            let expected_calls = usize::from(case.starts_with("call"));
+            assert_eq!(done.tool_calls.len(), expected_calls, "{case}");
+        },
+    );
 }
 
 criterion_group!(benches, turn, stream);
