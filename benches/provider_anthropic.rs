@@ -27,18 +27,12 @@ fn conversation() -> Vec<Message> {
                 ToolCall::new("toolu_02", "get_weather", r#"{"location":"Rome"}"#),
             ],
         ),
-        Message::Tool {
-            tool_call_id: "toolu_01".into(),
-            tool_name: "get_weather".into(),
-            content: "Paris: 14°C, light rain, wind 20 km/h from the west".into(),
-            is_error: false,
-        },
-        Message::Tool {
-            tool_call_id: "toolu_02".into(),
-            tool_name: "get_weather".into(),
-            content: "Rome: 22°C, sunny, wind 5 km/h".into(),
-            is_error: false,
-        },
+        Message::tool_result(
+            "toolu_01",
+            "get_weather",
+            "Paris: 14°C, light rain, wind 20 km/h from the west",
+        ),
+        Message::tool_result("toolu_02", "get_weather", "Rome: 22°C, sunny, wind 5 km/h"),
     ]
 }
 

@@ -49,12 +49,11 @@ fn conversation() -> Vec<Message> {
                 format!(r#"{{"query":"deployment part {turn}","limit":5}}"#),
             )],
         ));
-        messages.push(Message::Tool {
-            tool_call_id: id,
-            tool_name: "search_docs".into(),
-            content: "Deployment: build the image, push it, roll it out. ".repeat(8),
-            is_error: false,
-        });
+        messages.push(Message::tool_result(
+            id,
+            "search_docs",
+            "Deployment: build the image, push it, roll it out. ".repeat(8),
+        ));
     }
     messages
 }

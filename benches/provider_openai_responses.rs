@@ -39,12 +39,11 @@ fn messages() -> Vec<Message> {
                 r#"{"city":"Oslo","days":7}"#,
             )],
         ),
-        Message::Tool {
-            tool_call_id: "call_unLAR8MvFNptuiZK6K6HCy5k".into(),
-            tool_name: "get_weather".into(),
-            content: "Mon 4°C rain, Tue 6°C cloudy, Wed 8°C sun, Thu 7°C sun, Fri 5°C rain".into(),
-            is_error: false,
-        },
+        Message::tool_result(
+            "call_unLAR8MvFNptuiZK6K6HCy5k",
+            "get_weather",
+            "Mon 4°C rain, Tue 6°C cloudy, Wed 8°C sun, Thu 7°C sun, Fri 5°C rain",
+        ),
         Message::user("And in Rome?"),
     ]
 }

@@ -54,6 +54,42 @@ impl Message {
         }
     }
 
+    /// The result of a tool call, as the model will read it.
+    ///
+    /// ```
+    /// # use kern_core::Message;
+    /// let ok = Message::tool_result("call_1", "list_dir", "a.txt");
+    /// assert!(matches!(ok, Message::Tool { is_error: false, ref content, .. } if content == "a.txt"));
+    /// let failed = Message::tool_error("call_2", "list_dir", "no such directory");
+    /// assert!(matches!(failed, Message::Tool { is_error: true, .. }));
+    /// ```
+    pub fn tool_result(
+        tool_call_id: impl Into<String>,
+        tool_name: impl Into<String>,
+        content: impl Into<String>,
+    ) -> Self {
+        Message::Tool {
+            tool_call_id: tool_call_id.into(),
+            tool_name: tool_name.into(),
+            content: content.into(),
+            is_error: false,
+        }
+    }
+
+    /// A tool call that failed: `content` says why, and the model reads it as an error.
+    pub fn tool_error(
+        tool_call_id: impl Into<String>,
+        tool_name: impl Into<String>,
+        content: impl Into<String>,
+    ) -> Self {
+        Message::Tool {
+            tool_call_id: tool_call_id.into(),
+            tool_name: tool_name.into(),
+            content: content.into(),
+            is_error: true,
+        }
+    }
+
     /// An assistant message.
     pub fn assistant(content: Option<String>, tool_calls: Vec<ToolCall>) -> Self {
         Message::Assistant {

@@ -153,12 +153,7 @@ async fn test_model_calls_offered_or_configured_tools_then_answers() {
 
     let mut messages = messages;
     messages.push(Message::assistant(None, turn.tool_calls.clone()));
-    messages.push(Message::Tool {
-        tool_call_id: "call_1".into(),
-        tool_name: "b".into(),
-        content: "found".into(),
-        is_error: false,
-    });
+    messages.push(Message::tool_result("call_1", "b", "found"));
     let request = ModelRequest {
         instructions: None,
         messages: &messages,

@@ -336,18 +336,12 @@ async fn parallel_tool_calls_and_their_results_in_one_user_message() {
                 ToolCall::new("toolu_b", "get_weather", r#"{"location": "Rome"#),
             ],
         ),
-        Message::Tool {
-            tool_call_id: "toolu_a".into(),
-            tool_name: "get_weather".into(),
-            content: "-3°C, snow".into(),
-            is_error: false,
-        },
-        Message::Tool {
-            tool_call_id: "toolu_b".into(),
-            tool_name: "get_weather".into(),
-            content: "invalid arguments: not valid JSON".into(),
-            is_error: true,
-        },
+        Message::tool_result("toolu_a", "get_weather", "-3°C, snow"),
+        Message::tool_error(
+            "toolu_b",
+            "get_weather",
+            "invalid arguments: not valid JSON",
+        ),
         Message::user("Now Paris and Tokyo."),
     ];
     let response = invoke(&model(&server), &history, &[&tool]).await.unwrap();

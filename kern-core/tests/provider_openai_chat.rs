@@ -248,25 +248,10 @@ async fn the_request_body_and_headers_are_the_chat_completions_wire_format() {
                 ToolCall::new("call_2", "get_weather_strict", r#"{"city":"Rome"}"#),
             ],
         ),
-        Message::Tool {
-            tool_call_id: "call_1".into(),
-            tool_name: "get_weather".into(),
-            content: "sunny".into(),
-            is_error: false,
-        },
-        Message::Tool {
-            tool_call_id: "call_2".into(),
-            tool_name: "get_weather_strict".into(),
-            content: "city not found".into(),
-            is_error: true,
-        },
+        Message::tool_result("call_1", "get_weather", "sunny"),
+        Message::tool_error("call_2", "get_weather_strict", "city not found"),
         Message::assistant(None, vec![ToolCall::new("call_3", "get_weather", "{}")]),
-        Message::Tool {
-            tool_call_id: "call_3".into(),
-            tool_name: "get_weather".into(),
-            content: "rain".into(),
-            is_error: false,
-        },
+        Message::tool_result("call_3", "get_weather", "rain"),
         // An empty turn (an earlier run's, from a session): text "", not null.
         Message::assistant(None, vec![]),
         Message::user("And tomorrow?"),

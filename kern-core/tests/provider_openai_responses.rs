@@ -336,18 +336,8 @@ async fn sends_the_whole_conversation_as_input_items_and_reads_a_tool_call() {
                 ToolCall::new("call_2", "get_time", r#"{"zone":"CET"}"#),
             ],
         ),
-        Message::Tool {
-            tool_call_id: "call_1".into(),
-            tool_name: "get_weather".into(),
-            content: "sunny".into(),
-            is_error: false,
-        },
-        Message::Tool {
-            tool_call_id: "call_2".into(),
-            tool_name: "get_time".into(),
-            content: "unknown zone".into(),
-            is_error: true,
-        },
+        Message::tool_result("call_1", "get_weather", "sunny"),
+        Message::tool_error("call_2", "get_time", "unknown zone"),
         Message::assistant(None, vec![]),
         Message::user("And Paris?"),
     ];

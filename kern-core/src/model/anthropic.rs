@@ -847,19 +847,9 @@ mod tests {
                     ToolCall::new("toolu_2", "weather", ""),
                 ],
             ),
-            Message::Tool {
-                tool_call_id: "toolu_1".into(),
-                tool_name: "weather".into(),
-                content: "sunny".into(),
-                is_error: false,
-            },
+            Message::tool_result("toolu_1", "weather", "sunny"),
             Message::user("And quickly."),
-            Message::Tool {
-                tool_call_id: "toolu_2".into(),
-                tool_name: "weather".into(),
-                content: "no such city".into(),
-                is_error: true,
-            },
+            Message::tool_error("toolu_2", "weather", "no such city"),
             Message::assistant(None, vec![]),
             Message::assistant(Some("Paris: sunny.".into()), vec![]),
         ];

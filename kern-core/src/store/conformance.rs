@@ -81,12 +81,7 @@ pub fn paused_run(run_id: &str, session_id: &str) -> RunOutput {
                     ),
                 ],
             ),
-            Message::Tool {
-                tool_call_id: "call_1".to_owned(),
-                tool_name: "get_time".to_owned(),
-                content: "2026-11-21T14:00:00Z".to_owned(),
-                is_error: false,
-            },
+            Message::tool_result("call_1", "get_time", "2026-11-21T14:00:00Z"),
         ],
         tool_executions: vec![internal],
         requirements: vec![Requirement::new(
