@@ -11,6 +11,7 @@ pub mod error;
 mod generated;
 pub mod message;
 pub mod model;
+pub mod modes;
 pub mod requirement;
 pub mod run;
 pub mod schema;
@@ -25,6 +26,7 @@ pub use model::{
     Anthropic, FunctionModel, Model, ModelError, ModelEvent, ModelRequest, ModelResponse,
     OpenAiChat, OpenAiResponses, TestModel, Usage,
 };
+pub use modes::{WithModes, with_modes};
 pub use requirement::{Confirmation, Requirement, RequirementKind, ToolExecution, UserInputField};
 pub use run::{Metrics, RunOutput, RunStatus, SCHEMA_VERSION};
 #[cfg(feature = "sqlite")]

@@ -9,8 +9,9 @@
 //!
 //! Each has a constructor and setters for its limits (time, sizes), with defaults fit for a
 //! model's context. The execution modes are the toolkits' (chosen with `#[toolkit(..)]`);
-//! [`with_modes`] changes them when the host decides otherwise (a sandbox, an external runner). Paths are confined to a root directory; everything a model can send gives at
-//! worst a tool error, which the model sees. The tool names differ across the toolkits, so an
+//! [`with_modes`] changes them when the host decides otherwise (a sandbox, an external runner).
+//! Paths are confined to a root directory; everything a model can send gives at worst a tool
+//! error, which the model sees. The tool names differ across the toolkits, so an
 //! agent can have all three.
 //!
 //! ```no_run
@@ -45,7 +46,6 @@
 
 mod file;
 mod http;
-mod modes;
 mod root;
 mod shell;
 
@@ -54,5 +54,7 @@ pub use file::{
     FileToolsWriteFileArgs,
 };
 pub use http::{HttpTools, HttpToolsHttpGetArgs, HttpToolsHttpPostArgs};
-pub use modes::{WithModes, with_modes};
+/// Changing these toolkits' default execution modes at run time (from kern-core, here too so
+/// the toolkits and their override come from one place).
+pub use kern_core::{WithModes, with_modes};
 pub use shell::{ShellTools, ShellToolsListDirArgs, ShellToolsRunCommandArgs};

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use futures::future::BoxFuture;
-use kern_core::{
-    Error, ExecutionMode, IntoTools, Result, Tool, ToolContext, ToolDefinition, ToolError,
-    ToolResult,
+use crate::error::{Error, Result};
+use crate::tool::{
+    ExecutionMode, IntoTools, Tool, ToolContext, ToolDefinition, ToolError, ToolResult,
 };
+use futures::future::BoxFuture;
 use serde_json::Value;
 
 /// Tools (a toolkit, a selection of one, or a single tool) with the execution mode of some of
@@ -19,29 +19,37 @@ pub struct WithModes<T> {
 
 /// Changes the execution mode of the named tools of `tools`, when the agent is built.
 ///
-/// The toolkits of this crate choose safe defaults at compile time (`run_command`,
+/// A tool's mode is chosen where it is written (`#[tool(requires_confirmation)]`,
+/// `#[toolkit(..)]`); the ready toolkits of `kern-toolkit` choose safe defaults (`run_command`,
 /// `write_file` and `http_post` wait for confirmation). Where the host decides otherwise — the
 /// agent runs in a throwaway container, or commands must go to a sandbox the host owns — it
-/// changes them here. A name that is not one of the tools, or a
-/// [`RequiresUserInput`](ExecutionMode::RequiresUserInput) field that is not a parameter of the
-/// tool, makes building the agent fail with [`Error::Config`].
+/// changes them here, for a toolkit, a selection of one or a single tool. A name that is not
+/// one of the tools, or a [`RequiresUserInput`](ExecutionMode::RequiresUserInput) field that is
+/// not a parameter of the tool, makes building the agent fail with [`Error::Config`].
 ///
 /// ```
-/// use kern_core::{ExecutionMode, IntoTools};
-/// use kern_toolkit::{ShellTools, with_modes};
+/// use kern_core::{ExecutionMode, IntoTools, with_modes};
+/// # use kern_core::{Tool, ToolContext, ToolDefinition, ToolResult};
+/// # struct RunCommand(ToolDefinition);
+/// # impl Tool for RunCommand {
+/// #     fn definition(&self) -> &ToolDefinition { &self.0 }
+/// #     fn invoke(&self, _: serde_json::Value, _: ToolContext)
+/// #         -> futures::future::BoxFuture<'static, ToolResult> { Box::pin(async { Ok(String::new()) }) }
+/// # }
+/// # let schema = serde_json::json!({"type": "object", "properties": {"command": {"type": "string"}}});
+/// # let run_command = || RunCommand(
+/// #     ToolDefinition::new("run_command", "Runs a command", schema.clone())
+/// #         .with_mode(ExecutionMode::RequiresConfirmation));
 ///
 /// // In a sandbox: commands run without asking.
-/// let tools = with_modes(
-///     ShellTools::new("/sandbox"),
-///     [("run_command", ExecutionMode::Internal)],
-/// );
+/// let tools = with_modes(run_command(), [("run_command", ExecutionMode::Internal)]);
 /// let mut out = Vec::new();
 /// tools.into_tools(&mut out)?;
 /// assert_eq!(out[0].definition().mode, ExecutionMode::Internal);
 ///
-/// // A name the toolkit does not have is an error.
+/// // A name that is not one of the tools is an error.
 /// let mut out = Vec::new();
-/// let wrong = with_modes(ShellTools::new("/sandbox"), [("rm", ExecutionMode::External)]);
+/// let wrong = with_modes(run_command(), [("rm", ExecutionMode::External)]);
 /// assert!(wrong.into_tools(&mut out).is_err());
 /// # Ok::<(), kern_core::Error>(())
 /// ```
