@@ -204,23 +204,6 @@ async fn collect(
     model.invoke_stream(request).collect().await
 }
 
-fn completed(events: &[Result<ModelEvent, ModelError>]) -> &ModelResponse {
-    match events.last() {
-        Some(Ok(ModelEvent::Completed(response))) => response,
-        other => panic!("no completion at the end: {other:?}"),
-    }
-}
-
-fn deltas(events: &[Result<ModelEvent, ModelError>]) -> Vec<&str> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Ok(ModelEvent::ContentDelta(text)) => Some(text.as_str()),
-            _ => None,
-        })
-        .collect()
-}
-
 // ------------------------------------------------------------------------------------------
 // What kern sends
 
@@ -512,8 +495,8 @@ async fn streamed_text_with_keep_alives_and_usage() {
     body = body.replacen("data: {", ": ping\n\ndata: {", 2);
     mount(&server, sse(body)).await;
     let events = collect(&model(&server), request(&[Message::user("Hi")], &[])).await;
-    assert_eq!(deltas(&events), ["Hel", "lo, ", "wörld 🌍", "!"]);
-    let done = completed(&events);
+    assert_eq!(turn_deltas(&events), ["Hel", "lo, ", "wörld 🌍", "!"]);
+    let done = completed_turn(&events);
     assert_eq!(done.content.as_deref(), Some("Hello, wörld 🌍!"));
     assert!(done.tool_calls.is_empty());
     assert_eq!(
@@ -557,8 +540,8 @@ async fn streamed_tool_calls_split_and_interleaved_are_assembled() {
         request(&[Message::user("Two")], &[&weather]),
     )
     .await;
-    assert!(deltas(&events).is_empty());
-    let done = completed(&events);
+    assert!(turn_deltas(&events).is_empty());
+    let done = completed_turn(&events);
     assert_eq!(
         done.tool_calls,
         vec![
@@ -577,7 +560,7 @@ async fn an_error_payload_in_the_stream_is_an_error() {
     body += DONE;
     mount(&server, sse(body)).await;
     let events = collect(&model(&server), request(&[Message::user("Hi")], &[])).await;
-    assert_eq!(deltas(&events), ["Par"]);
+    assert_eq!(turn_deltas(&events), ["Par"]);
     match events.last() {
         Some(Err(ModelError::Api { code, message, .. })) => {
             assert_eq!(code.as_deref(), Some("server_error"));
@@ -599,7 +582,7 @@ async fn a_truncated_stream_is_an_error_not_a_shorter_answer() {
     let cut = full.match_indices("data: ").nth(3).unwrap().0;
     mount(&server, sse(full[..cut].to_owned())).await;
     let events = collect(&model(&server), request(&[Message::user("Hi")], &[])).await;
-    assert_eq!(deltas(&events), ["The answer ", "is "]);
+    assert_eq!(turn_deltas(&events), ["The answer ", "is "]);
     match events.last() {
         Some(Err(ModelError::InvalidResponse { message, .. })) => {
             assert!(message.contains("ended early"), "{message}")

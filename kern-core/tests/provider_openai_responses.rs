@@ -269,23 +269,6 @@ async fn invoke_stream(
         .await
 }
 
-fn completed_turn(events: &[Result<ModelEvent, ModelError>]) -> &ModelResponse {
-    match events.last() {
-        Some(Ok(ModelEvent::Completed(turn))) => turn,
-        other => panic!("the stream ends with the turn: {other:?} in {events:?}"),
-    }
-}
-
-fn deltas(events: &[Result<ModelEvent, ModelError>]) -> Vec<&str> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Ok(ModelEvent::ContentDelta(d)) => Some(d.as_str()),
-            _ => None,
-        })
-        .collect()
-}
-
 fn invalid_message(error: &ModelError) -> &str {
     match error {
         ModelError::InvalidResponse { provider, message } => {
@@ -605,7 +588,7 @@ async fn streams_text_deltas_through_keep_alives() {
     }
     mount(&server, stream_reply(raw)).await;
     let events = invoke_stream(&model(&server), &[Message::user("Hi")]).await;
-    assert_eq!(deltas(&events), ["Hel", "lo, ", "wörld", " 😀"]);
+    assert_eq!(turn_deltas(&events), ["Hel", "lo, ", "wörld", " 😀"]);
     let turn = completed_turn(&events);
     assert_eq!(turn.content.as_deref(), Some("Hello, wörld 😀"));
     assert!(turn.tool_calls.is_empty());
@@ -654,7 +637,7 @@ async fn streams_tool_calls_with_split_and_interleaved_arguments() {
     mount(&server, stream_reply(sse(&events))).await;
 
     let out = invoke_stream(&model(&server), &[Message::user("Oslo and Rome")]).await;
-    assert!(deltas(&out).is_empty());
+    assert!(turn_deltas(&out).is_empty());
     let turn = completed_turn(&out);
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(
@@ -692,7 +675,7 @@ async fn streams_text_then_a_tool_call() {
     ));
     mount(&server, stream_reply(sse(&events))).await;
     let out = invoke_stream(&model(&server), &[Message::user("Oslo?")]).await;
-    assert_eq!(deltas(&out), ["Let me ", "look."]);
+    assert_eq!(turn_deltas(&out), ["Let me ", "look."]);
     let turn = completed_turn(&out);
     assert_eq!(turn.content.as_deref(), Some("Let me look."));
     assert_eq!(turn.tool_calls.len(), 1);
@@ -710,7 +693,7 @@ async fn an_error_event_in_the_stream_is_an_error() {
     ));
     mount(&server, stream_reply(sse(&events))).await;
     let out = invoke_stream(&model(&server), &[Message::user("Hi")]).await;
-    assert_eq!(deltas(&out), ["Hal"]);
+    assert_eq!(turn_deltas(&out), ["Hal"]);
     let error = out.last().unwrap().as_ref().unwrap_err();
     let (code, message) = api_error(error);
     assert!(
@@ -765,7 +748,7 @@ async fn a_stream_cut_before_response_completed_is_an_error() {
     events.pop(); // no response.completed
     mount(&server, stream_reply(sse(&events))).await;
     let out = invoke_stream(&model(&server), &[Message::user("Hi")]).await;
-    assert_eq!(deltas(&out), ["Hello", " there"]);
+    assert_eq!(turn_deltas(&out), ["Hello", " there"]);
     let message = invalid_message(out.last().unwrap().as_ref().unwrap_err());
     assert!(message.contains("ended early"), "{message}");
 
@@ -1146,7 +1129,7 @@ async fn a_stream_that_stalls_midway_is_a_timeout_after_the_deltas_so_far() {
     let started = std::time::Instant::now();
     let out = invoke_stream(&model, &[Message::user("Hi")]).await;
     assert!(started.elapsed() < Duration::from_secs(4));
-    assert_eq!(deltas(&out), ["Hel", "lo"]);
+    assert_eq!(turn_deltas(&out), ["Hel", "lo"]);
     assert!(
         matches!(out.last(), Some(Err(ModelError::Transport { message, .. })) if message.contains("timed out")),
         "{out:?}"

@@ -183,3 +183,24 @@ pub fn ended_completed(events: &[kern_core::RunEvent]) -> &kern_core::RunOutput 
         _ => panic!("the stream ends with the completion: {events:?}"),
     }
 }
+
+/// The content deltas of a model's streamed turn, piece by piece.
+pub fn turn_deltas(events: &[Result<kern_core::ModelEvent, kern_core::ModelError>]) -> Vec<&str> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            Ok(kern_core::ModelEvent::ContentDelta(delta)) => Some(delta.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The turn a model's stream completed with.
+pub fn completed_turn(
+    events: &[Result<kern_core::ModelEvent, kern_core::ModelError>],
+) -> &kern_core::ModelResponse {
+    match events.last() {
+        Some(Ok(kern_core::ModelEvent::Completed(turn))) => turn,
+        other => panic!("the stream ends with the turn: {other:?} in {events:?}"),
+    }
+}
