@@ -74,6 +74,14 @@ pub struct HttpSettings {
     pub timeout: Duration,
     /// How long a stream may go without a byte (keep-alives count). Default 60 s.
     pub read_timeout: Duration,
+    /// How long a streamed answer may take in all, from the request to its last byte (tries
+    /// before the answer started included), however often keep-alives arrive. Past it the
+    /// stream ends with [`ModelError::StreamTimeout`]. Default 10 min.
+    pub stream_timeout: Duration,
+    /// The largest answer read, in bytes: a whole response body, or all the bytes of a stream.
+    /// Past it the answer is dropped with [`ModelError::ResponseTooLarge`] (it is never
+    /// buffered further). Default 32 MiB.
+    pub max_response_bytes: usize,
     /// How many times a request is tried again after a 429, a 5xx, a connection error or a
     /// timeout. Default 3 (so 4 tries in all).
     pub max_retries: u32,
@@ -95,6 +103,8 @@ impl HttpSettings {
             connect_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(120),
             read_timeout: Duration::from_secs(60),
+            stream_timeout: Duration::from_secs(600),
+            max_response_bytes: 32 * 1024 * 1024,
             max_retries: 3,
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
@@ -162,6 +172,22 @@ macro_rules! http_builder_methods {
             self
         }
 
+        /// How long a streamed answer may take in all, from the request to its last byte,
+        /// keep-alives or not (default 10 min); past it the stream ends with
+        /// [`ModelError::StreamTimeout`](crate::ModelError::StreamTimeout).
+        pub fn stream_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.http.settings_mut().stream_timeout = timeout;
+            self
+        }
+
+        /// The largest answer read, in bytes, a whole body or all of a stream (default
+        /// 32 MiB); a larger one is dropped with
+        /// [`ModelError::ResponseTooLarge`](crate::ModelError::ResponseTooLarge).
+        pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+            self.http.settings_mut().max_response_bytes = bytes;
+            self
+        }
+
         /// How many times a request is tried again after a 429, a 5xx, a connection error or a
         /// timeout (default 3).
         pub fn max_retries(mut self, retries: u32) -> Self {
@@ -206,6 +232,8 @@ impl fmt::Debug for HttpSettings {
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
             .field("read_timeout", &self.read_timeout)
+            .field("stream_timeout", &self.stream_timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
             .field("max_retries", &self.max_retries)
             .field("initial_backoff", &self.initial_backoff)
             .field("max_backoff", &self.max_backoff)
@@ -289,13 +317,14 @@ impl Http {
             })
     }
 
-    /// POSTs a JSON `body` to `url` and reads the whole answer. One timer,
-    /// [`HttpSettings::timeout`], bounds each try from sending to the last byte.
+    /// POSTs a JSON `body` to `url` and reads the whole answer, at most
+    /// [`HttpSettings::max_response_bytes`] of it. One timer, [`HttpSettings::timeout`], bounds
+    /// each try from sending to the last byte.
     ///
     /// A 429, a 5xx, a connection error or a timeout is tried again — after the server's
     /// `Retry-After` if it gave one, else after an exponential backoff with jitter — at most
     /// [`HttpSettings::max_retries`] times. Any other failing status is [`ModelError::Http`] with
-    /// the provider's own message.
+    /// the provider's own message, the key and other secret headers blanked out of it.
     pub async fn post(
         &self,
         url: &str,
@@ -303,13 +332,22 @@ impl Http {
         body: Vec<u8>,
     ) -> Result<bytes::Bytes, ModelError> {
         let limit = self.settings.timeout;
-        self.exchange(url, headers, body, limit, reqwest::Response::bytes)
+        let max = self.settings.max_response_bytes;
+        let provider = self.provider;
+        let read = |response| read_bounded(provider, response, max);
+        let secrets = self.secrets(&headers);
+        self.exchange(url, headers, body, limit, &secrets, read)
             .await
     }
 
     /// POSTs a JSON `body` to `url` and gives the events of the streamed answer, with the same
     /// retries as [`post`](Self::post) until the answer starts. [`HttpSettings::read_timeout`]
-    /// bounds the wait for the answer and then for each piece of it.
+    /// bounds the wait for the answer and then for each piece of it;
+    /// [`HttpSettings::stream_timeout`] bounds it all, and
+    /// [`HttpSettings::max_response_bytes`] the bytes of the stream.
+    ///
+    /// A server that answers with a JSON body instead of an event stream (a proxy or a
+    /// compatible server that ignores `stream`) gives an error saying so, with its message.
     pub async fn post_stream(
         &self,
         url: &str,
@@ -317,24 +355,85 @@ impl Http {
         body: Vec<u8>,
     ) -> Result<impl Stream<Item = Result<SseEvent, ModelError>> + Send + use<>, ModelError> {
         let limit = self.settings.read_timeout;
-        let head = |response| futures::future::ready(Ok(response));
-        let response = self.exchange(url, headers, body, limit, head).await?;
-        Ok(sse::events(self.provider, response, limit))
+        let total = self.settings.stream_timeout;
+        let deadline = tokio::time::Instant::now() + total;
+        let provider = self.provider;
+        let max = self.settings.max_response_bytes;
+        let secrets = self.secrets(&headers);
+        let head = |response: reqwest::Response| {
+            let secrets = secrets.clone();
+            async move {
+                if !is_json(&response) {
+                    return Ok(response);
+                }
+                // The whole JSON body, bounded: its message, if it is an error, says why.
+                let bytes = read_bounded(provider, response, max.min(1024 * 1024)).await?;
+                let text = redact(&String::from_utf8_lossy(&bytes), &secrets);
+                Err(Failure::Model(ModelError::InvalidResponse {
+                    provider: provider.to_owned(),
+                    message: format!(
+                        "the server answered the stream request with a JSON body, not an event \
+                         stream (does it support `stream`?): {}",
+                        error_message(&text)
+                    ),
+                }))
+            }
+        };
+        let exchange = self.exchange(url, headers, body, limit, &secrets, head);
+        let response = tokio::time::timeout_at(deadline, exchange)
+            .await
+            .map_err(|_| ModelError::StreamTimeout {
+                provider: provider.to_owned(),
+                limit: total,
+            })??;
+        let limits = sse::Limits {
+            read_timeout: limit,
+            deadline,
+            total,
+            max_bytes: max,
+        };
+        Ok(sse::events(self.provider, response, limits))
+    }
+
+    /// What must never show in an error: the key, and every header value marked sensitive (the
+    /// per-request ones, such as `Authorization: Bearer …`, and the settings' own).
+    fn secrets(&self, headers: &HeaderMap) -> Vec<String> {
+        let mut secrets = Vec::new();
+        if let Some(key) = &self.settings.api_key {
+            secrets.push(key.expose().to_owned());
+        }
+        for value in headers.values().chain(self.settings.headers.values()) {
+            if !value.is_sensitive() {
+                continue;
+            }
+            if let Ok(text) = value.to_str() {
+                secrets.push(text.to_owned());
+                if let Some((_scheme, token)) = text.split_once(' ') {
+                    secrets.push(token.trim().to_owned());
+                }
+            }
+        }
+        // Longest first, so a key inside a longer secret is blanked with it.
+        secrets.retain(|s| s.len() >= 4);
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
+        secrets
     }
 
     /// The retry loop: each try sends the request and `read`s the successful answer, all within
-    /// `limit`.
+    /// `limit`. `secrets` are blanked out of a failing status's message.
     async fn exchange<T, F, Fut>(
         &self,
         url: &str,
         headers: HeaderMap,
         body: Vec<u8>,
         limit: Duration,
+        secrets: &[String],
         read: F,
     ) -> Result<T, ModelError>
     where
         F: Fn(reqwest::Response) -> Fut,
-        Fut: Future<Output = reqwest::Result<T>>,
+        Fut: Future<Output = Result<T, Failure>>,
     {
         let client = self.client()?;
         let body = bytes::Bytes::from(body);
@@ -360,12 +459,13 @@ impl Http {
                         return Err(ModelError::Http {
                             provider: self.provider.to_owned(),
                             status: status.as_u16(),
-                            message: error_message(&body),
+                            message: error_message(&redact(&body, secrets)),
                         });
                     }
                     retry_after
                 }
-                Ok(Err(error)) => {
+                Ok(Err(Failure::Model(error))) => return Err(error),
+                Ok(Err(Failure::Transport(error))) => {
                     if last || !(error.is_connect() || error.is_timeout()) {
                         return Err(transport_error(self.provider, &error));
                     }
@@ -418,23 +518,110 @@ enum Try<T> {
     },
 }
 
-async fn try_once<T, F, Fut>(request: reqwest::RequestBuilder, read: &F) -> reqwest::Result<Try<T>>
+/// Why reading an answer failed: the transport (maybe tried again), or the answer itself
+/// (never tried again).
+pub(crate) enum Failure {
+    Transport(reqwest::Error),
+    Model(ModelError),
+}
+
+impl From<reqwest::Error> for Failure {
+    fn from(error: reqwest::Error) -> Self {
+        Failure::Transport(error)
+    }
+}
+
+/// How much of a failing status's body is read: enough for any provider's error message.
+const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
+
+async fn try_once<T, F, Fut>(request: reqwest::RequestBuilder, read: &F) -> Result<Try<T>, Failure>
 where
     F: Fn(reqwest::Response) -> Fut,
-    Fut: Future<Output = reqwest::Result<T>>,
+    Fut: Future<Output = Result<T, Failure>>,
 {
     let response = request.send().await?;
     let status = response.status();
     if status.is_success() {
         return Ok(Try::Answer(read(response).await?));
     }
-    let retry_after = retry_after(response.headers());
-    let body = response.text().await.unwrap_or_default();
+    let retry_after = retry_after(response.headers(), std::time::SystemTime::now());
+    let body = read_prefix(response, MAX_ERROR_BODY_BYTES)
+        .await
+        .unwrap_or_default();
     Ok(Try::Status {
         status,
         retry_after,
-        body,
+        body: String::from_utf8_lossy(&body).into_owned(),
     })
+}
+
+/// The whole body, or [`ModelError::ResponseTooLarge`] as soon as it (or its announced length)
+/// is over `max` bytes.
+async fn read_bounded(
+    provider: &'static str,
+    mut response: reqwest::Response,
+    max: usize,
+) -> Result<bytes::Bytes, Failure> {
+    let too_large = || {
+        Failure::Model(ModelError::ResponseTooLarge {
+            provider: provider.to_owned(),
+            limit: max,
+        })
+    };
+    let announced = response.content_length().unwrap_or(0);
+    if announced > max as u64 {
+        return Err(too_large());
+    }
+    let mut body = bytes::BytesMut::with_capacity(announced as usize);
+    while let Some(chunk) = response.chunk().await? {
+        if chunk.len() > max - body.len() {
+            return Err(too_large());
+        }
+        if body.is_empty() && chunk.len() == announced as usize {
+            // The whole body in one piece: no copy.
+            return Ok(chunk);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// The first `max` bytes of the body (the rest is not read).
+async fn read_prefix(mut response: reqwest::Response, max: usize) -> reqwest::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = max - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() == max {
+            break;
+        }
+    }
+    Ok(body)
+}
+
+/// Whether a successful answer is JSON (a stream request answered without a stream).
+fn is_json(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim();
+            mime.eq_ignore_ascii_case("application/json")
+                || mime.to_ascii_lowercase().ends_with("+json")
+        })
+}
+
+/// `text` with every secret replaced by `<redacted>`.
+pub(crate) fn redact(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_owned();
+    for secret in secrets {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), "<redacted>");
+        }
+    }
+    out
 }
 
 /// The message of a provider's error body.
@@ -489,12 +676,16 @@ fn retryable(status: StatusCode) -> bool {
     status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
 }
 
-/// The server's `retry-after-ms` (OpenAI) or `Retry-After` in seconds. An HTTP date is not
-/// honoured (no provider sends one); the backoff applies then.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok();
-    let ms = value("retry-after-ms").map(|ms| ms / 1000.0);
-    let secs = ms.or_else(|| value("retry-after"))?;
+/// The server's `retry-after-ms` (OpenAI), or `Retry-After` in seconds or as an HTTP date
+/// (the wait from `now` until then; none when it is past).
+fn retry_after(headers: &HeaderMap, now: std::time::SystemTime) -> Option<Duration> {
+    let text = |name: &str| Some(headers.get(name)?.to_str().ok()?.trim());
+    let number = |name: &str| text(name)?.parse::<f64>().ok();
+    let ms = number("retry-after-ms").map(|ms| ms / 1000.0);
+    let secs = ms.or_else(|| number("retry-after")).or_else(|| {
+        let date = httpdate::parse_http_date(text("retry-after")?).ok()?;
+        Some(date.duration_since(now).ok()?.as_secs_f64())
+    })?;
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)))
 }
 
@@ -526,18 +717,65 @@ mod tests {
 
     #[test]
     fn retry_after_in_seconds_or_milliseconds() {
+        let now = std::time::SystemTime::now();
         let mut headers = HeaderMap::new();
-        assert_eq!(retry_after(&headers), None);
+        assert_eq!(retry_after(&headers, now), None);
         headers.insert("retry-after", HeaderValue::from_static("2"));
-        assert_eq!(retry_after(&headers), Some(Duration::from_secs(2)));
+        assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(2)));
         headers.insert("retry-after-ms", HeaderValue::from_static("150"));
-        assert_eq!(retry_after(&headers), Some(Duration::from_millis(150)));
+        assert_eq!(retry_after(&headers, now), Some(Duration::from_millis(150)));
         headers.insert("retry-after-ms", HeaderValue::from_static("-1"));
+        headers.insert("retry-after", HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&headers, now), None);
+    }
+
+    #[test]
+    fn retry_after_as_an_http_date() {
+        // Wed, 21 Oct 2015 07:28:00 GMT
+        let date = std::time::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        let mut headers = HeaderMap::new();
         headers.insert(
             "retry-after",
             HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
         );
-        assert_eq!(retry_after(&headers), None);
+        let now = date - Duration::from_secs(7);
+        assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(7)));
+        // A date already past: no wait from the server (the backoff applies).
+        let later = date + Duration::from_secs(3);
+        assert_eq!(retry_after(&headers, later), None);
+        // The obsolete RFC 850 form is an HTTP date too.
+        headers.insert(
+            "retry-after",
+            HeaderValue::from_static("Wednesday, 21-Oct-15 07:28:00 GMT"),
+        );
+        assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn redaction_blanks_every_secret() {
+        let secrets = vec!["sk-secret-123".to_owned(), "tok".to_owned()];
+        assert_eq!(
+            redact("bad key sk-secret-123 (sk-secret-123)", &secrets),
+            "bad key <redacted> (<redacted>)"
+        );
+        let mut headers = HeaderMap::new();
+        let mut auth = HeaderValue::from_static("Bearer sk-proxy-token-9");
+        auth.set_sensitive(true);
+        headers.insert("authorization", auth);
+        headers.insert("x-plain", HeaderValue::from_static("visible-value"));
+        let http = Http::new(
+            "test",
+            HttpSettings::new("http://x", Some(ApiKey::new("sk-secret-123"))),
+        );
+        let secrets = http.secrets(&headers);
+        let shown = redact(
+            "echo: Bearer sk-proxy-token-9 / sk-proxy-token-9 / sk-secret-123 / visible-value",
+            &secrets,
+        );
+        assert_eq!(
+            shown,
+            "echo: <redacted> / <redacted> / <redacted> / visible-value"
+        );
     }
 
     #[test]

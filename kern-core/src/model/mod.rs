@@ -204,6 +204,24 @@ pub enum ModelError {
         /// What is missing.
         message: String,
     },
+    /// The answer was larger than [`HttpSettings::max_response_bytes`]; it was dropped, not
+    /// buffered.
+    #[error("{provider}: the answer is larger than the limit of {limit} bytes")]
+    ResponseTooLarge {
+        /// The provider.
+        provider: String,
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// A streamed answer was not over within [`HttpSettings::stream_timeout`] (however many
+    /// keep-alives it sent).
+    #[error("{provider}: the stream was not over after {limit:?}")]
+    StreamTimeout {
+        /// The provider.
+        provider: String,
+        /// The limit.
+        limit: std::time::Duration,
+    },
     /// An offline model could not answer (a `FunctionModel` closure failed, say).
     #[error("{0}")]
     Other(String),

@@ -46,6 +46,10 @@ impl SseDecoder {
 
     /// Feeds the next bytes; every event they complete is pushed onto `out`.
     pub fn push(&mut self, mut chunk: &[u8], out: &mut Vec<SseEvent>) -> Result<(), NotUtf8> {
+        if chunk.is_empty() {
+            // Nothing to read, and a pending `\r` still waits for the next byte.
+            return Ok(());
+        }
         if self.after_cr {
             self.after_cr = false;
             if let Some(rest) = chunk.strip_prefix(b"\n") {
@@ -135,18 +139,33 @@ impl SseDecoder {
     }
 }
 
+/// The bounds of one stream.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// The longest wait for the next byte.
+    pub read_timeout: std::time::Duration,
+    /// When the whole stream must be over.
+    pub deadline: tokio::time::Instant,
+    /// The total time it was given (for the error).
+    pub total: std::time::Duration,
+    /// The most bytes it may carry in all.
+    pub max_bytes: usize,
+}
+
 /// The events of a streamed HTTP response body, in order; a transport error, a body that is not
-/// UTF-8, or no byte for `read_timeout` (keep-alives count) ends the stream with an error.
+/// UTF-8, no byte for `read_timeout` (keep-alives count), a stream not over by the deadline or
+/// longer than `max_bytes` ends the stream with an error.
 pub(crate) fn events(
     provider: &'static str,
     response: reqwest::Response,
-    read_timeout: std::time::Duration,
+    limits: Limits,
 ) -> impl Stream<Item = Result<SseEvent, ModelError>> + Send + 'static {
     struct State {
         response: reqwest::Response,
         decoder: SseDecoder,
         ready: std::collections::VecDeque<SseEvent>,
         scratch: Vec<SseEvent>,
+        bytes: usize,
         done: bool,
     }
     let state = State {
@@ -154,6 +173,7 @@ pub(crate) fn events(
         decoder: SseDecoder::new(),
         ready: Default::default(),
         scratch: Vec::new(),
+        bytes: 0,
         done: false,
     };
     stream::unfold(state, move |mut state| async move {
@@ -164,16 +184,34 @@ pub(crate) fn events(
             if state.done {
                 return None;
             }
-            let Ok(chunk) = tokio::time::timeout(read_timeout, state.response.chunk()).await else {
+            let idle = tokio::time::Instant::now() + limits.read_timeout;
+            let until = idle.min(limits.deadline);
+            let Ok(chunk) = tokio::time::timeout_at(until, state.response.chunk()).await else {
                 state.done = true;
-                let error = ModelError::Transport {
-                    provider: provider.to_owned(),
-                    message: format!("timed out: no data for {read_timeout:?}"),
+                let error = if until == limits.deadline {
+                    ModelError::StreamTimeout {
+                        provider: provider.to_owned(),
+                        limit: limits.total,
+                    }
+                } else {
+                    ModelError::Transport {
+                        provider: provider.to_owned(),
+                        message: format!("timed out: no data for {:?}", limits.read_timeout),
+                    }
                 };
                 return Some((Err(error), state));
             };
             match chunk {
                 Ok(Some(bytes)) => {
+                    state.bytes = state.bytes.saturating_add(bytes.len());
+                    if state.bytes > limits.max_bytes {
+                        state.done = true;
+                        let error = ModelError::ResponseTooLarge {
+                            provider: provider.to_owned(),
+                            limit: limits.max_bytes,
+                        };
+                        return Some((Err(error), state));
+                    }
                     if state.decoder.push(&bytes, &mut state.scratch).is_err() {
                         state.done = true;
                         let error = ModelError::InvalidResponse {
@@ -275,5 +313,15 @@ mod tests {
         decoder.push(b"\n\r", &mut out).unwrap();
         decoder.push(b"\ndata: b\n\n", &mut out).unwrap();
         assert_eq!(out, vec![ev(None, "a"), ev(None, "b")]);
+    }
+
+    #[test]
+    fn a_cr_then_an_empty_chunk_keeps_the_line_end_pending() {
+        let mut decoder = SseDecoder::new();
+        let mut out = Vec::new();
+        decoder.push(b"data: a\r", &mut out).unwrap();
+        decoder.push(b"", &mut out).unwrap();
+        decoder.push(b"\ndata: b\n\n", &mut out).unwrap();
+        assert_eq!(out, vec![ev(None, "a\nb")]);
     }
 }
