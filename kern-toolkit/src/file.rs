@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use kern_core::ToolError;
 use kern_macros::{Toolkit, toolkit_methods};
 
-use crate::root::{Root, text_prefix};
+use cap_std::fs::{Metadata, OpenOptions};
+
+use crate::root::{Root, beneath, check_relative, open_error, text_prefix};
 
 /// Files under a root directory: `read_file`, `write_file`, `list_files`, `search_files`.
 ///
@@ -34,8 +36,13 @@ use crate::root::{Root, text_prefix};
 ///   and says so. A search also reads at most 10 000 files, skips files over 1 MiB and files
 ///   with a NUL byte (binary), and cuts each matching line to 200 characters.
 ///
-/// The checks are made when a call runs: they confine what the model asks for, they are not a
-/// defence against another process changing the tree at the same moment.
+/// Every file and directory is opened **beneath** the root directory (with [`cap_std`]: on Linux
+/// `openat2(RESOLVE_BENEATH)`, elsewhere a walk one component at a time with `O_NOFOLLOW`), so the
+/// confinement holds at the moment of the open: a directory swapped for a symbolic link while a
+/// call runs cannot lead out of the root. A symbolic link is followed only while it stays under
+/// the root: relative links inside work, absolute links (even to a place inside) are refused.
+/// Only regular files are read or written: a FIFO, a device or a socket is refused (a read from
+/// one could block for ever).
 ///
 /// ```
 /// use kern_core::{Agent, ExecutionMode, IntoTools, TestModel};
@@ -122,25 +129,32 @@ impl FileTools {
     /// # Arguments
     /// * `path` - The file, relative to the root directory
     pub fn read_file(&self, path: String) -> Result<String, ToolError> {
-        let file = self.root.resolve(&path)?;
-        if file.is_dir() {
-            return Err(ToolError::new(format!(
-                "`{path}` is a directory: use list_files"
-            )));
-        }
+        check_relative(&path)?;
+        let root = self.root.open()?;
+        let target = beneath(&path);
+        // Looked at before it is opened, so a FIFO or a device is never opened at all; checked
+        // again on what was opened (non-blocking), in case it was swapped in between.
+        let meta = root
+            .metadata(target)
+            .map_err(|e| open_error(&path, &e, "a file"))?;
+        check_regular(&path, &meta)?;
+        let file = root
+            .open_with(target, &read_options())
+            .map_err(|e| open_error(&path, &e, "a file"))?;
+        let meta = file.metadata()?;
+        check_regular(&path, &meta)?;
         let mut bytes = Vec::new();
         let max = self.max_read_bytes;
-        std::fs::File::open(&file)?
-            .take((max as u64).saturating_add(1))
+        file.take((max as u64).saturating_add(1))
             .read_to_end(&mut bytes)?;
         if bytes.len() <= max {
             return Ok(text_prefix(&bytes, max));
         }
-        let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
         let mut out = text_prefix(&bytes, max);
         let _ = write!(
             out,
-            "\n[truncated: `{path}` is {size} bytes; only the first {max} are shown]"
+            "\n[truncated: `{path}` is {} bytes; only the first {max} are shown]",
+            meta.len()
         );
         Ok(out)
     }
@@ -158,19 +172,44 @@ impl FileTools {
                 self.max_write_bytes
             )));
         }
-        let target = self.root.resolve_for_write(&path)?;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            // The path was just resolved without symbolic links; do not follow one put there
-            // since.
-            use std::os::unix::fs::OpenOptionsExt;
-            options.custom_flags(libc::O_NOFOLLOW);
+        check_relative(&path)?;
+        let target = Path::new(&path);
+        let Some(name) = target.file_name() else {
+            return Err(ToolError::new(format!("`{path}` does not name a file")));
+        };
+        let root = self.root.open()?;
+        // The parent directory, created if missing, opened beneath the root; the file is then
+        // opened by its name in that directory.
+        let parent = match target.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(parent) => match root.open_dir(parent) {
+                Ok(dir) => dir,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    // Created beneath the root too: a link on the way out is refused.
+                    root.create_dir_all(parent)
+                        .map_err(|e| open_error(&path, &e, "a directory"))?;
+                    root.open_dir(parent)
+                        .map_err(|e| open_error(&path, &e, "a directory"))?
+                }
+                Err(e) => return Err(open_error(&path, &e, "a directory")),
+            },
+            None => root,
+        };
+        if let Ok(meta) = parent.metadata(name) {
+            if meta.is_dir() {
+                return Err(ToolError::new(format!("`{path}` is a directory")));
+            }
+            check_regular(&path, &meta)?;
         }
-        let mut file = options
-            .open(&target)
-            .map_err(|e| ToolError::new(format!("`{path}` cannot be written: {e}")))?;
+        let mut file = parent.open_with(name, &write_options()).map_err(|e| {
+            match open_error(&path, &e, "a file") {
+                error if e.kind() == std::io::ErrorKind::NotFound => ToolError::new(format!(
+                    "`{path}` cannot be written (a symbolic link to a missing file?): {}",
+                    error.message()
+                )),
+                error => error,
+            }
+        })?;
+        check_regular(&path, &file.metadata()?)?;
         file.write_all(content.as_bytes())?;
         Ok(format!("wrote {} bytes to `{path}`", content.len()))
     }
@@ -199,15 +238,19 @@ impl FileTools {
             return Err(ToolError::new("the pattern is empty"));
         }
         let rel = directory.as_deref().unwrap_or(".");
-        let start = self.root.resolve_dir(rel)?;
-        let root = self.root.canonical()?;
+        let start = self.root.dir(rel)?;
+        // Paths are shown relative to the root.
+        let shown_start = Path::new(rel)
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect::<PathBuf>();
         let mut out = String::new();
         let mut matches = 0usize;
         let mut files = 0usize;
-        let mut stack = vec![start];
+        let mut stack = vec![(start, shown_start)];
         let mut stopped = None;
-        'walk: while let Some(dir) = stack.pop() {
-            let Ok(read) = std::fs::read_dir(&dir) else {
+        'walk: while let Some((dir, shown_dir)) = stack.pop() {
+            let Ok(read) = dir.entries() else {
                 continue;
             };
             let mut entries: Vec<_> = read.filter_map(Result::ok).collect();
@@ -218,8 +261,11 @@ impl FileTools {
                 let Ok(kind) = entry.file_type() else {
                     continue;
                 };
+                let shown = shown_dir.join(entry.file_name());
                 if kind.is_dir() {
-                    subdirs.push(entry.path());
+                    if let Ok(sub) = entry.open_dir() {
+                        subdirs.push((sub, shown));
+                    }
                     continue;
                 }
                 if !kind.is_file() {
@@ -232,16 +278,23 @@ impl FileTools {
                     break 'walk;
                 }
                 files += 1;
-                let path = entry.path();
-                if entry
+                let Ok(file) = entry.open_with(&read_options()) else {
+                    continue;
+                };
+                if file
                     .metadata()
-                    .map_or(true, |m| m.len() > SEARCH_MAX_FILE_BYTES)
+                    .map_or(true, |m| !m.is_file() || m.len() > SEARCH_MAX_FILE_BYTES)
                 {
                     continue;
                 }
-                let Ok(bytes) = std::fs::read(&path) else {
+                let mut bytes = Vec::new();
+                if file
+                    .take(SEARCH_MAX_FILE_BYTES)
+                    .read_to_end(&mut bytes)
+                    .is_err()
+                {
                     continue;
-                };
+                }
                 if bytes.contains(&0) {
                     continue;
                 }
@@ -258,16 +311,16 @@ impl FileTools {
                         break 'walk;
                     }
                     matches += 1;
-                    let mut shown: String = line.chars().take(SEARCH_MAX_LINE_CHARS).collect();
-                    if shown.len() < line.len() {
-                        shown.push('…');
+                    let mut line_shown: String = line.chars().take(SEARCH_MAX_LINE_CHARS).collect();
+                    if line_shown.len() < line.len() {
+                        line_shown.push('…');
                     }
                     let _ = writeln!(
                         out,
                         "{}:{}: {}",
-                        Root::display(&root, &path),
+                        shown.display(),
                         number + 1,
-                        shown.trim_end()
+                        line_shown.trim_end()
                     );
                 }
             }
@@ -284,4 +337,46 @@ impl FileTools {
         }
         Ok(out)
     }
+}
+
+/// Refuses what is not a regular file (a FIFO, a device, a socket): reading one could block the
+/// call for ever, or have effects.
+fn check_regular(path: &str, meta: &Metadata) -> Result<(), ToolError> {
+    if meta.is_dir() {
+        return Err(ToolError::new(format!(
+            "`{path}` is a directory: use list_files"
+        )));
+    }
+    if !meta.is_file() {
+        return Err(ToolError::new(format!(
+            "`{path}` is not a regular file (a FIFO, a device or a socket): refused"
+        )));
+    }
+    Ok(())
+}
+
+/// Opening to read: non-blocking, so that a FIFO swapped in after the check does not block the
+/// open (it is then refused, being no regular file); never the controlling terminal.
+fn read_options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use cap_std::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    options
+}
+
+/// Opening to write: created or truncated, non-blocking (a FIFO without a reader fails instead
+/// of blocking). Like every open here, a symbolic link is followed only beneath the root.
+fn write_options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use cap_std::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    options
 }

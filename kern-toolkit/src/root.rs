@@ -1,18 +1,23 @@
 //! Paths confined to a root directory, shared by [`FileTools`](crate::FileTools) and
 //! [`ShellTools`](crate::ShellTools).
 //!
-//! A path the model gives is relative to the root. It is refused when it is absolute, has a `..`
-//! component, or resolves (symbolic links followed, by `canonicalize`) to a place outside the
-//! canonical root. A file to write that does not exist yet is checked through its deepest
-//! existing ancestor.
+//! A path the model gives is relative to the root. It is refused when it is absolute or has a
+//! `..` component. It is then opened **beneath** the root directory, which is opened first, by
+//! [`cap_std`]: on Linux with `openat2(RESOLVE_BENEATH)`, elsewhere one component at a time with
+//! `O_NOFOLLOW`, symbolic links resolved by hand. A symbolic link is followed only while it stays
+//! under the root (an absolute link, or one whose `..` climbs out, is refused), and this holds
+//! at the moment of the open, not at an earlier check: a directory swapped for a link in between
+//! cannot lead out.
 
 use std::fmt::Write as _;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
 use kern_core::ToolError;
 
-/// A root directory. Canonicalized at every use, so the root may be created after the toolkit.
+/// A root directory, opened at every use, so the root may be created after the toolkit.
 #[derive(Debug, Clone)]
 pub(crate) struct Root {
     path: PathBuf,
@@ -28,9 +33,10 @@ impl Root {
         &self.path
     }
 
-    /// The canonical root.
-    pub(crate) fn canonical(&self) -> Result<PathBuf, ToolError> {
-        std::fs::canonicalize(&self.path).map_err(|e| {
+    /// The root directory, opened (the one place a path is followed outside the root: the
+    /// root's own).
+    pub(crate) fn open(&self) -> Result<Dir, ToolError> {
+        Dir::open_ambient_dir(&self.path, ambient_authority()).map_err(|e| {
             ToolError::new(format!(
                 "the root directory `{}` is not accessible: {e}",
                 self.path.display()
@@ -38,97 +44,20 @@ impl Root {
         })
     }
 
-    /// The canonical path of an existing file or directory under the root.
-    pub(crate) fn resolve(&self, rel: &str) -> Result<PathBuf, ToolError> {
+    /// The directory `rel` under the root, opened beneath it.
+    pub(crate) fn dir(&self, rel: &str) -> Result<Dir, ToolError> {
         check_relative(rel)?;
-        let root = self.canonical()?;
-        let joined = root.join(rel);
-        let canonical = std::fs::canonicalize(&joined).map_err(|e| not_found(rel, &e))?;
-        inside(&root, &canonical, rel)?;
-        Ok(canonical)
-    }
-
-    /// The canonical path of an existing directory under the root.
-    pub(crate) fn resolve_dir(&self, rel: &str) -> Result<PathBuf, ToolError> {
-        let dir = self.resolve(rel)?;
-        if !dir.is_dir() {
-            return Err(ToolError::new(format!("`{rel}` is not a directory")));
-        }
-        Ok(dir)
-    }
-
-    /// Where to write the file `rel`: an existing file (symbolic links followed and checked), or
-    /// a new one whose deepest existing ancestor is a directory under the root. Missing
-    /// directories between them are created.
-    pub(crate) fn resolve_for_write(&self, rel: &str) -> Result<PathBuf, ToolError> {
-        check_relative(rel)?;
-        if Path::new(rel).file_name().is_none() {
-            return Err(ToolError::new(format!("`{rel}` does not name a file")));
-        }
-        let root = self.canonical()?;
-        let joined = root.join(rel);
-        match std::fs::symlink_metadata(&joined) {
-            Ok(_) => {
-                let canonical = std::fs::canonicalize(&joined).map_err(|e| {
-                    ToolError::new(format!(
-                        "`{rel}` cannot be resolved (a symbolic link to a missing target?): {e}"
-                    ))
-                })?;
-                inside(&root, &canonical, rel)?;
-                if canonical.is_dir() {
-                    return Err(ToolError::new(format!("`{rel}` is a directory")));
-                }
-                Ok(canonical)
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                // The deepest ancestor that exists (at worst the root itself).
-                let mut ancestor = joined.as_path();
-                loop {
-                    ancestor = ancestor.parent().unwrap_or(&root);
-                    if std::fs::symlink_metadata(ancestor).is_ok() || ancestor == root {
-                        break;
-                    }
-                }
-                let existing = std::fs::canonicalize(ancestor).map_err(|e| {
-                    ToolError::new(format!(
-                        "`{rel}`: a parent directory cannot be resolved: {e}"
-                    ))
-                })?;
-                inside(&root, &existing, rel)?;
-                if !existing.is_dir() {
-                    return Err(ToolError::new(format!(
-                        "`{rel}`: a parent is a file, not a directory"
-                    )));
-                }
-                // What is left are plain names (no `..`: checked above) that do not exist yet.
-                let rest = joined.strip_prefix(ancestor).map_err(|_| {
-                    ToolError::new(format!("`{rel}` cannot be resolved under the root"))
-                })?;
-                let target = existing.join(rest);
-                if let Some(parent) = target.parent() {
-                    std::fs::create_dir_all(parent)?;
-                }
-                Ok(target)
-            }
-            Err(e) => Err(ToolError::new(format!("`{rel}`: {e}"))),
-        }
-    }
-
-    /// `path` (under the canonical root) relative to it, for output.
-    pub(crate) fn display(root: &Path, path: &Path) -> String {
-        match path.strip_prefix(root) {
-            Ok(rel) if rel.as_os_str().is_empty() => ".".to_owned(),
-            Ok(rel) => rel.display().to_string(),
-            Err(_) => path.display().to_string(),
-        }
+        let root = self.open()?;
+        root.open_dir(beneath(rel))
+            .map_err(|e| open_error(rel, &e, "a directory"))
     }
 
     /// The entries of the directory `rel`, sorted, directories with a trailing `/`, at most
     /// `max` of them (then a line saying how many were left out).
     pub(crate) fn list(&self, rel: &str, max: usize) -> Result<String, ToolError> {
-        let dir = self.resolve_dir(rel)?;
+        let dir = self.dir(rel)?;
         let mut names = Vec::new();
-        for entry in std::fs::read_dir(&dir)? {
+        for entry in dir.entries()? {
             let entry = entry?;
             let mut name = entry.file_name().to_string_lossy().into_owned();
             match entry.file_type() {
@@ -155,6 +84,53 @@ impl Root {
     }
 }
 
+/// `rel` as a path to open beneath a directory: `.` for the directory itself.
+pub(crate) fn beneath(rel: &str) -> &Path {
+    if rel.is_empty() {
+        Path::new(".")
+    } else {
+        Path::new(rel)
+    }
+}
+
+/// The tool error for a failed open of `rel` (`what`: "a file", "a directory").
+pub(crate) fn open_error(rel: &str, e: &io::Error, what: &str) -> ToolError {
+    if is_escape(e) {
+        return ToolError::new(format!(
+            "`{rel}` leads outside the root directory (through a symbolic link, or an absolute \
+             one): refused"
+        ));
+    }
+    match e.kind() {
+        io::ErrorKind::NotFound => ToolError::new(format!("`{rel}` does not exist")),
+        io::ErrorKind::NotADirectory => ToolError::new(format!(
+            "`{rel}` is not a directory (or a part of it is a file)"
+        )),
+        io::ErrorKind::IsADirectory => ToolError::new(format!("`{rel}` is a directory")),
+        _ if e.raw_os_error() == Some(libc_eloop()) => {
+            ToolError::new(format!("`{rel}`: too many levels of symbolic links"))
+        }
+        _ => ToolError::new(format!("`{rel}` cannot be opened as {what}: {e}")),
+    }
+}
+
+/// Whether cap-std refused a path for leaving the directory it was opened beneath.
+fn is_escape(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::PermissionDenied
+        && e.raw_os_error().is_none()
+        && e.to_string().contains("outside of the filesystem")
+}
+
+#[cfg(unix)]
+fn libc_eloop() -> i32 {
+    libc::ELOOP
+}
+
+#[cfg(not(unix))]
+fn libc_eloop() -> i32 {
+    -1
+}
+
 /// Refuses absolute paths and `..` components.
 pub(crate) fn check_relative(rel: &str) -> Result<(), ToolError> {
     if rel.contains('\0') {
@@ -179,24 +155,6 @@ pub(crate) fn check_relative(rel: &str) -> Result<(), ToolError> {
         }
     }
     Ok(())
-}
-
-fn inside(root: &Path, canonical: &Path, rel: &str) -> Result<(), ToolError> {
-    if canonical.starts_with(root) {
-        Ok(())
-    } else {
-        Err(ToolError::new(format!(
-            "`{rel}` leads outside the root directory (through a symbolic link): refused"
-        )))
-    }
-}
-
-fn not_found(rel: &str, e: &io::Error) -> ToolError {
-    if e.kind() == io::ErrorKind::NotFound {
-        ToolError::new(format!("`{rel}` does not exist"))
-    } else {
-        ToolError::new(format!("`{rel}`: {e}"))
-    }
 }
 
 /// The first `max` bytes of `bytes` as text (invalid UTF-8 replaced; a character cut at the end

@@ -9,6 +9,7 @@ use kern_core::ToolError;
 use kern_macros::{Toolkit, toolkit_methods};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+use crate::contain::Supervised;
 use crate::root::{Root, lossy};
 
 /// Shell commands in a working directory under a root: `run_command`, `list_dir`.
@@ -25,17 +26,26 @@ use crate::root::{Root, lossy};
 /// confirmed.
 ///
 /// A command runs as `sh -c <command>` (on Windows `cmd /C`), with standard input closed, in a
-/// process group of its own (Unix). Limits:
-/// - [`timeout`](Self::timeout) (30 s): past it, the whole process group is killed (SIGKILL) and
-///   the call fails with a tool error saying so, with the output read until then;
+/// **clean environment**: only `PATH`, `HOME` and `LANG` of the host's variables (`PATH` falls
+/// back to `/usr/local/bin:/usr/bin:/bin`), plus the ones the host passes on by name
+/// ([`pass_env`](Self::pass_env)) or sets ([`env`](Self::env)). Nothing else of the program's
+/// environment, an API key say, reaches a command, and so the model. Limits:
+/// - [`timeout`](Self::timeout) (30 s): past it, the command and everything it started are
+///   killed (SIGKILL) and the call fails with a tool error saying so, with the output read until
+///   then;
 /// - [`max_output_bytes`](Self::max_output_bytes) (64 KiB for standard output, the same for
 ///   standard error): past it the output is still read (so the command is not blocked on a full
 ///   pipe) but dropped, and the result says how much there was.
 ///
-/// When the command's shell exits, what it left running in its process group is killed too, so
-/// nothing it started outlives the call (a process that leaves the group, with `setsid`, is not
-/// tracked). A command that exits with a non-zero status is not an error: the result reads
-/// `exit status: 2`, then `stdout:` and `stderr:` sections, for the model to act on.
+/// Nothing a command starts outlives the call: when its shell exits, at the timeout, or when
+/// the call is dropped, every process it started is killed, also those that left its process
+/// group or session (`setsid`) or were orphaned on purpose. On Linux the command runs under a
+/// small supervisor shell that is a *child subreaper* (`prctl(PR_SET_CHILD_SUBREAPER)`), so every
+/// such process stays among its descendants, and all of them are found (in `/proc`), stopped and
+/// killed; on other Unix systems the command's process group is killed (a process that left it
+/// is not reached). A command that exits with a non-zero status is not an error: the result
+/// reads `exit status: 2` (`128 + n` when the shell was killed by signal `n`, as `$?` gives it),
+/// then `stdout:` and `stderr:` sections, for the model to act on.
 ///
 /// ```
 /// use std::time::Duration;
@@ -59,7 +69,31 @@ pub struct ShellTools {
     timeout: Duration,
     max_output_bytes: usize,
     max_entries: usize,
+    /// Host variables passed on by name, beyond the default ones.
+    pass_env: Vec<String>,
+    /// Variables set to a value.
+    env: Vec<(String, String)>,
 }
+
+/// The host's variables a command gets by default.
+#[cfg(not(windows))]
+const DEFAULT_ENV: &[&str] = &["PATH", "HOME", "LANG"];
+/// The host's variables a command gets by default (`cmd` needs the system's own to run).
+#[cfg(windows)]
+const DEFAULT_ENV: &[&str] = &[
+    "PATH",
+    "HOME",
+    "LANG",
+    "SystemRoot",
+    "ComSpec",
+    "PATHEXT",
+    "TEMP",
+    "TMP",
+    "USERPROFILE",
+];
+/// `PATH` when the host has none.
+#[cfg(not(windows))]
+const FALLBACK_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
 impl ShellTools {
     /// Shell tools whose working directories are under `root` (canonicalized at each call), with
@@ -70,7 +104,47 @@ impl ShellTools {
             timeout: Duration::from_secs(30),
             max_output_bytes: 64 * 1024,
             max_entries: 1000,
+            pass_env: Vec::new(),
+            env: Vec::new(),
         }
+    }
+
+    /// Passes the host's variable `name` on to commands (when the host has it), beyond `PATH`,
+    /// `HOME` and `LANG`. Commands get nothing else of the host's environment: an API key in
+    /// it is not the model's to read.
+    pub fn pass_env(mut self, name: impl Into<String>) -> Self {
+        self.pass_env.push(name.into());
+        self
+    }
+
+    /// Sets the variable `name` to `value` for commands (over the host's value, if passed).
+    pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
+    /// The environment of a command: the default and passed host variables, then the set ones.
+    fn environment(&self) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+        let mut vars: Vec<(std::ffi::OsString, std::ffi::OsString)> = Vec::new();
+        let names = DEFAULT_ENV
+            .iter()
+            .copied()
+            .chain(self.pass_env.iter().map(String::as_str));
+        for name in names {
+            if let Some(value) = std::env::var_os(name) {
+                vars.retain(|(n, _)| n != name);
+                vars.push((name.into(), value));
+            }
+        }
+        #[cfg(not(windows))]
+        if !vars.iter().any(|(n, _)| n == "PATH") {
+            vars.push(("PATH".into(), FALLBACK_PATH.into()));
+        }
+        for (name, value) in &self.env {
+            vars.retain(|(n, _)| n != name.as_str());
+            vars.push((name.into(), value.into()));
+        }
+        vars
     }
 
     /// How long a command may run before it is killed.
@@ -109,31 +183,46 @@ impl ShellTools {
         command: String,
         directory: Option<String>,
     ) -> Result<String, ToolError> {
-        let dir = self.root.resolve_dir(directory.as_deref().unwrap_or("."))?;
-        let mut cmd = shell_command(&command);
-        cmd.current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
+        let rel = directory.as_deref().unwrap_or(".");
+        // Opened beneath the root: the shell starts in this very directory, whatever the path
+        // names by the time it runs.
+        let dir = self.root.dir(rel)?;
+        let mut cmd = tokio::process::Command::new(if cfg!(windows) { "cmd" } else { "sh" });
+        cmd.stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .kill_on_drop(true);
+            .kill_on_drop(true)
+            .env_clear()
+            .envs(self.environment());
         #[cfg(unix)]
-        cmd.process_group(0);
-        let mut child = cmd
-            .spawn()
+        {
+            use std::os::fd::AsRawFd;
+            let fd = dir.as_raw_fd();
+            // SAFETY: runs in the child between fork and exec; fchdir(2) is async-signal-safe
+            // and `fd` stays open until the exec (it is close-on-exec).
+            unsafe {
+                cmd.pre_exec(move || {
+                    if libc::fchdir(fd) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        #[cfg(not(unix))]
+        cmd.current_dir(self.root.path().join(rel));
+        let mut child = Supervised::spawn(cmd, &command)
             .map_err(|e| ToolError::new(format!("the shell could not be started: {e}")))?;
-        // Kills the process group however this future ends (also when it is dropped).
-        let group = GroupKill::new(child.id());
-        let stdout = child.stdout.take();
-        let stderr = child.stderr.take();
+        drop(dir);
+        let (stdout, stderr) = child.take_output();
         let mut out = Capture::new(self.max_output_bytes);
         let mut err = Capture::new(self.max_output_bytes);
 
         let finished = tokio::time::timeout(self.timeout, async {
             let (status, (), ()) = tokio::join!(
                 async {
-                    let status = child.wait().await;
-                    // The shell is gone: end what it left behind, which closes the pipes.
-                    group.kill();
+                    let status = child.status().await;
+                    // The command is over: end what it left behind, which closes the pipes.
+                    child.kill_all();
                     status
                 },
                 out.read(stdout),
@@ -142,21 +231,16 @@ impl ShellTools {
             status
         })
         .await;
+        child.finish().await;
 
         match finished {
             Ok(status) => {
-                let status = status?;
-                let mut text = match status.code() {
-                    Some(code) => format!("exit status: {code}"),
-                    None => status.to_string(),
-                };
+                let mut text = format!("exit status: {}", status?);
                 out.append("stdout", &mut text);
                 err.append("stderr", &mut text);
                 Ok(text)
             }
             Err(_elapsed) => {
-                group.kill();
-                let _ = child.kill().await;
                 let mut text = format!(
                     "the command timed out after {:?} and was killed",
                     self.timeout
@@ -175,59 +259,6 @@ impl ShellTools {
     pub fn list_dir(&self, directory: Option<String>) -> Result<String, ToolError> {
         self.root
             .list(directory.as_deref().unwrap_or("."), self.max_entries)
-    }
-}
-
-fn shell_command(command: &str) -> tokio::process::Command {
-    if cfg!(windows) {
-        let mut cmd = tokio::process::Command::new("cmd");
-        cmd.arg("/C").arg(command);
-        cmd
-    } else {
-        let mut cmd = tokio::process::Command::new("sh");
-        cmd.arg("-c").arg(command);
-        cmd
-    }
-}
-
-/// The process group of a child started with `process_group(0)`: its id is the child's pid.
-/// Killed once: after that the id may in time name another group.
-#[cfg_attr(not(unix), allow(dead_code))]
-struct GroupKill {
-    pid: Option<u32>,
-    done: std::sync::atomic::AtomicBool,
-}
-
-impl GroupKill {
-    fn new(pid: Option<u32>) -> Self {
-        GroupKill {
-            pid,
-            done: std::sync::atomic::AtomicBool::new(false),
-        }
-    }
-
-    fn kill(&self) {
-        if self.done.swap(true, std::sync::atomic::Ordering::Relaxed) {
-            return;
-        }
-        #[cfg(unix)]
-        if let Some(pid) = self
-            .pid
-            .and_then(|p| i32::try_from(p).ok())
-            .filter(|p| *p > 0)
-        {
-            // SAFETY: kill(2) with a negative pid signals that process group; no memory is
-            // involved. An already empty group gives ESRCH, which is ignored.
-            unsafe {
-                libc::kill(-pid, libc::SIGKILL);
-            }
-        }
-    }
-}
-
-impl Drop for GroupKill {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 

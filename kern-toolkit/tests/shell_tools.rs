@@ -67,7 +67,8 @@ async fn a_command_killed_by_a_signal_reports_it() {
         .run_command("kill -9 $$".into(), None)
         .await
         .unwrap();
-    assert!(out.starts_with("signal: 9"), "{out}");
+    // `$?` of a shell killed by signal 9.
+    assert!(out.starts_with("exit status: 137\n"), "{out}");
 }
 
 #[tokio::test]
@@ -137,6 +138,122 @@ async fn dropping_the_call_kills_the_command() {
     let _ = tokio::time::timeout(Duration::from_millis(500), call).await;
     let pid = std::fs::read_to_string(tmp.path().join("bg.pid")).unwrap();
     assert!(is_gone(&pid), "the background sleep {pid} still runs");
+}
+
+/// Kills `pid` when dropped, should a test fail with the process still running.
+struct KillOnDrop(Option<i32>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.filter(|p| *p > 1) {
+            // SAFETY: kill(2) on a pid this test started; no memory is involved.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+/// The pid a command wrote to `file` in the root.
+fn pid_in(root: &Path, file: &str) -> (String, KillOnDrop) {
+    let pid = std::fs::read_to_string(root.join(file)).unwrap();
+    let guard = KillOnDrop(pid.trim().parse().ok());
+    (pid, guard)
+}
+
+/// A process in a session of its own (`setsid`), its pid in `sid.pid` once it runs, then `tail`.
+fn setsid_sleeper(tail: &str) -> String {
+    format!(
+        "setsid sh -c 'echo $$ > sid.pid.tmp; mv sid.pid.tmp sid.pid; exec sleep 1000' & \
+         while [ ! -e sid.pid ]; do sleep 0.01; done; {tail}"
+    )
+}
+
+#[tokio::test]
+async fn timeout_kills_a_process_that_left_the_session() {
+    let tmp = root();
+    let shell = ShellTools::new(tmp.path()).timeout(Duration::from_secs(3));
+    let err = shell
+        .run_command(setsid_sleeper("echo ready; sleep 60"), None)
+        .await
+        .unwrap_err();
+    assert!(err.message().contains("timed out"), "{}", err.message());
+    assert!(err.message().contains("ready"), "{}", err.message());
+    let (pid, _guard) = pid_in(tmp.path(), "sid.pid");
+    assert!(is_gone(&pid), "the setsid sleep {pid} still runs");
+}
+
+#[tokio::test]
+async fn a_process_that_left_the_session_does_not_outlive_a_finished_command() {
+    let tmp = root();
+    let shell = ShellTools::new(tmp.path()).timeout(Duration::from_secs(60));
+    let out = shell
+        .run_command(setsid_sleeper("echo done"), None)
+        .await
+        .unwrap();
+    assert_eq!(out, "exit status: 0\nstdout:\ndone\n\nstderr:\n");
+    let (pid, _guard) = pid_in(tmp.path(), "sid.pid");
+    assert!(is_gone(&pid), "the setsid sleep {pid} still runs");
+}
+
+#[tokio::test]
+async fn an_orphan_whose_parent_exited_does_not_outlive_the_command() {
+    // A double fork: the sleep's parent exits at once, the sleep is orphaned.
+    let tmp = root();
+    let shell = ShellTools::new(tmp.path()).timeout(Duration::from_secs(60));
+    let out = shell
+        .run_command(
+            "(sleep 1000 & echo $! > orphan.pid.tmp; mv orphan.pid.tmp orphan.pid); echo done"
+                .into(),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(out.contains("done"), "{out}");
+    let (pid, _guard) = pid_in(tmp.path(), "orphan.pid");
+    assert!(is_gone(&pid), "the orphaned sleep {pid} still runs");
+}
+
+#[tokio::test]
+async fn commands_get_a_clean_environment() {
+    // SAFETY: this test binary reads no variable through libc in another thread; std's own
+    // readers take the same lock as `set_var`.
+    unsafe {
+        std::env::set_var("KERN_TEST_FAKE_API_KEY", "sk-should-not-leak");
+        std::env::set_var("KERN_TEST_PASSED_ON", "passed-value");
+    }
+    let tmp = root();
+    let out = ShellTools::new(tmp.path())
+        .run_command("env".into(), None)
+        .await
+        .unwrap();
+    assert!(!out.contains("sk-should-not-leak"), "{out}");
+    assert!(!out.contains("KERN_TEST_PASSED_ON"), "{out}");
+    assert!(out.contains("\nPATH="), "{out}");
+    // Only PATH, HOME and LANG of the host's (and what sh sets itself: PWD, SHLVL, _).
+    for line in out.lines().skip(2).take_while(|l| !l.is_empty()) {
+        let name = line.split('=').next().unwrap_or("");
+        assert!(
+            ["PATH", "HOME", "LANG", "PWD", "OLDPWD", "SHLVL", "_"].contains(&name),
+            "unexpected variable: {line}"
+        );
+    }
+
+    let out = ShellTools::new(tmp.path())
+        .pass_env("KERN_TEST_PASSED_ON")
+        .pass_env("KERN_TEST_NOT_SET_ANYWHERE")
+        .env("GREETING", "hello")
+        .env("PATH", "/usr/bin:/bin")
+        .run_command(
+            "echo \"$KERN_TEST_PASSED_ON $GREETING $PATH ${KERN_TEST_FAKE_API_KEY:-unset}\"".into(),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        "exit status: 0\nstdout:\npassed-value hello /usr/bin:/bin unset\n\nstderr:\n"
+    );
 }
 
 #[tokio::test]
