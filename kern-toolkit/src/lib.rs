@@ -44,6 +44,7 @@
 //! (`req.tool_execution.args::<ShellToolsRunCommandArgs>()`).
 #![warn(missing_docs)]
 
+mod address;
 mod contain;
 mod file;
 mod http;

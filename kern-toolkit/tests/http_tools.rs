@@ -1,8 +1,10 @@
 //! HttpTools against local servers (wiremock on 127.0.0.1, and a raw socket for an endless
-//! body): GET/POST, statuses, size limit, timeout, schemes, and `http_post` pausing for
-//! confirmation in a real run.
+//! body): GET/POST, statuses, size limit, timeout, schemes, the refusal of non-public addresses
+//! (directly and through redirects; the private ones are refused before any connection, so no
+//! traffic leaves the loopback), and `http_post` pausing for confirmation in a real run.
 
 use std::io::{BufRead, BufReader, Write};
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use kern_core::{
@@ -12,6 +14,11 @@ use kern_toolkit::HttpTools;
 use serde_json::json;
 use wiremock::matchers::{body_string, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// HttpTools that may reach the local test servers on 127.0.0.1 (refused by default).
+fn local() -> HttpTools {
+    HttpTools::new().allow_ip(Ipv4Addr::LOCALHOST.into())
+}
 
 #[tokio::test]
 async fn get_gives_status_content_type_and_body() {
@@ -27,7 +34,7 @@ async fn get_gives_status_content_type_and_body() {
         .expect(1)
         .mount(&server)
         .await;
-    let out = HttpTools::new()
+    let out = local()
         .http_get(
             format!("{}/hello", server.uri()),
             Some([("x-token".to_owned(), "t1".to_owned())].into()),
@@ -44,7 +51,7 @@ async fn an_error_status_is_a_result() {
         .respond_with(ResponseTemplate::new(404).set_body_string("nope"))
         .mount(&server)
         .await;
-    let out = HttpTools::new()
+    let out = local()
         .http_get(format!("{}/missing", server.uri()), None)
         .await
         .unwrap();
@@ -73,7 +80,7 @@ async fn post_sends_the_body_and_content_type() {
         .expect(1)
         .mount(&server)
         .await;
-    let http = HttpTools::new();
+    let http = local();
     let out = http
         .http_post(
             format!("{}/items", server.uri()),
@@ -106,7 +113,7 @@ async fn a_body_over_the_limit_is_cut() {
         .respond_with(ResponseTemplate::new(200).set_body_string("x".repeat(100_000)))
         .mount(&server)
         .await;
-    let out = HttpTools::new()
+    let out = local()
         .max_response_bytes(1000)
         .http_get(server.uri(), None)
         .await
@@ -149,7 +156,7 @@ fn endless_server() -> String {
 async fn reading_stops_at_the_limit_of_an_endless_body() {
     let url = endless_server();
     let start = Instant::now();
-    let out = HttpTools::new()
+    let out = local()
         .max_response_bytes(10_000)
         .timeout(Duration::from_secs(20))
         .http_get(url, None)
@@ -172,7 +179,7 @@ async fn a_slow_server_times_out() {
         .mount(&server)
         .await;
     let start = Instant::now();
-    let err = HttpTools::new()
+    let err = local()
         .timeout(Duration::from_millis(300))
         .http_get(server.uri(), None)
         .await
@@ -208,7 +215,7 @@ async fn only_http_and_https_urls() {
 #[tokio::test]
 async fn bad_headers_and_refused_connections_are_tool_errors() {
     let server = MockServer::start().await;
-    let http = HttpTools::new();
+    let http = local();
     let err = http
         .http_get(
             server.uri(),
@@ -285,7 +292,7 @@ async fn agent_gets_at_once_and_pauses_a_post_until_confirmed() {
             ]),
             ModelResponse::text("sent"),
         ]))
-        .tool(HttpTools::new().timeout(Duration::from_secs(10)))
+        .tool(local().timeout(Duration::from_secs(10)))
         .build()
         .unwrap();
 
@@ -322,4 +329,176 @@ async fn agent_gets_at_once_and_pauses_a_post_until_confirmed() {
         post.result.as_deref(),
         Some("status: 202 Accepted\ncontent-type: (none)\n\n")
     );
+}
+
+// ------------------------------------------------------------------------------------------
+// Non-public addresses
+
+async fn any_get(server: &MockServer) -> usize {
+    server.received_requests().await.unwrap_or_default().len()
+}
+
+#[tokio::test]
+async fn loopback_private_and_metadata_addresses_are_refused_by_default() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("internal"))
+        .mount(&server)
+        .await;
+    let port = server.address().port();
+    let http = HttpTools::new();
+    for url in [
+        server.uri(),
+        format!("http://127.0.0.1:{port}/"),
+        format!("http://[::1]:{port}/"),
+        format!("http://[::ffff:127.0.0.1]:{port}/"),
+        // Other spellings of 127.0.0.1, normalised by the URL parser.
+        format!("http://2130706433:{port}/"),
+        format!("http://0x7f.1:{port}/"),
+        format!("http://0.0.0.0:{port}/"),
+        // Never connected to: refused before.
+        "http://10.0.0.1/".to_owned(),
+        "http://192.168.0.1/".to_owned(),
+        "http://169.254.169.254/latest/meta-data/".to_owned(),
+        "http://[fd00:ec2::254]/".to_owned(),
+        "http://[::ffff:169.254.169.254]/".to_owned(),
+    ] {
+        let err = http.http_get(url.clone(), None).await.unwrap_err();
+        assert!(
+            err.message().contains("is refused") && err.message().contains("allow_network"),
+            "{url}: {}",
+            err.message()
+        );
+        let err = http
+            .http_post(url.clone(), "x".into(), None, None)
+            .await
+            .unwrap_err();
+        assert!(
+            err.message().contains("is refused"),
+            "{url}: {}",
+            err.message()
+        );
+    }
+    let err = http
+        .http_get("http://169.254.169.254/".into(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.message()
+            .contains("169.254.169.254 is the cloud metadata address"),
+        "{}",
+        err.message()
+    );
+    assert_eq!(
+        any_get(&server).await,
+        0,
+        "a refused request reached the server"
+    );
+}
+
+#[tokio::test]
+async fn a_name_that_resolves_to_loopback_is_refused_by_default() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("internal"))
+        .mount(&server)
+        .await;
+    let url = format!("http://localhost:{}/", server.address().port());
+    let err = HttpTools::new()
+        .http_get(url.clone(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.message()
+            .contains("refused: `localhost` resolves to no allowed address"),
+        "{}",
+        err.message()
+    );
+    assert_eq!(any_get(&server).await, 0);
+    // Allowed, the same name is reached.
+    let out = local()
+        .allow_ip(Ipv6Addr::LOCALHOST.into())
+        .http_get(url, None)
+        .await
+        .unwrap();
+    assert!(out.ends_with("internal"), "{out}");
+}
+
+#[tokio::test]
+async fn a_redirect_to_a_refused_address_is_not_followed() {
+    let server = MockServer::start().await;
+    let port = server.address().port();
+    for (from, to) in [
+        ("/to-v6-loopback", format!("http://[::1]:{port}/inside")),
+        (
+            "/to-metadata",
+            "http://169.254.169.254/latest/meta-data/".to_owned(),
+        ),
+        ("/to-private", "http://10.1.2.3/admin".to_owned()),
+        (
+            "/to-mapped",
+            format!("http://[::ffff:127.0.0.2]:{port}/inside"),
+        ),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(from))
+            .respond_with(ResponseTemplate::new(302).insert_header("location", to.as_str()))
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/inside"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("internal"))
+        .expect(0)
+        .mount(&server)
+        .await;
+    // 127.0.0.1 is allowed, and only it.
+    let http = local();
+    for from in [
+        "/to-v6-loopback",
+        "/to-metadata",
+        "/to-private",
+        "/to-mapped",
+    ] {
+        let err = http
+            .http_get(format!("{}{from}", server.uri()), None)
+            .await
+            .unwrap_err();
+        assert!(
+            err.message().contains("the redirect is refused"),
+            "{from}: {}",
+            err.message()
+        );
+    }
+}
+
+#[tokio::test]
+async fn redirects_between_allowed_addresses_are_followed() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/a"))
+        .respond_with(ResponseTemplate::new(301).insert_header("location", "/b"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/b"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("arrived"))
+        .mount(&server)
+        .await;
+    let out = local()
+        .http_get(format!("{}/a", server.uri()), None)
+        .await
+        .unwrap();
+    assert!(out.ends_with("arrived"), "{out}");
+    // A loop ends at the limit, as a tool error.
+    Mock::given(method("GET"))
+        .and(path("/loop"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "/loop"))
+        .mount(&server)
+        .await;
+    let err = local()
+        .http_get(format!("{}/loop", server.uri()), None)
+        .await
+        .unwrap_err();
+    assert!(err.message().contains("redirects"), "{}", err.message());
 }
