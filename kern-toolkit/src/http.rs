@@ -70,6 +70,8 @@ const MAX_REDIRECTS: usize = 10;
 #[toolkit(crate = "kern_core", requires_confirmation = [http_post])]
 pub struct HttpTools {
     client: OnceLock<Client>,
+    /// The client is the host's own ([`client`](Self::client)): kept when the policy changes.
+    own_client: bool,
     timeout: Duration,
     max_response_bytes: usize,
     policy: AddressPolicy,
@@ -99,6 +101,7 @@ impl HttpTools {
     pub fn new() -> Self {
         HttpTools {
             client: OnceLock::new(),
+            own_client: false,
             timeout: Duration::from_secs(30),
             max_response_bytes: 256 * 1024,
             policy: AddressPolicy::default(),
@@ -111,7 +114,10 @@ impl HttpTools {
     /// public internet needs none.
     pub fn allow_network(mut self, addr: IpAddr, prefix_len: u8) -> Self {
         self.policy.allow(addr, prefix_len);
-        self.client = OnceLock::new();
+        if !self.own_client {
+            // The default client carries the policy: made again at the next request.
+            self.client = OnceLock::new();
+        }
         self
     }
 
@@ -144,6 +150,7 @@ impl HttpTools {
     /// Sends the requests with this client (the timeout and size limit still apply).
     pub fn client(mut self, client: Client) -> Self {
         self.client = OnceLock::from(client);
+        self.own_client = true;
         self
     }
 

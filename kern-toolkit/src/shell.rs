@@ -43,7 +43,9 @@ use crate::root::{Root, lossy};
 /// small supervisor shell that is a *child subreaper* (`prctl(PR_SET_CHILD_SUBREAPER)`), so every
 /// such process stays among its descendants, and all of them are found (in `/proc`), stopped and
 /// killed; on other Unix systems the command's process group is killed (a process that left it
-/// is not reached). A command that exits with a non-zero status is not an error: the result
+/// is not reached). The supervisor is the command's parent: a command that kills it on purpose
+/// takes what it starts afterwards out of reach (only its process group is still killed), one
+/// more reason why `run_command` is confirmed and why this is not a sandbox. A command that exits with a non-zero status is not an error: the result
 /// reads `exit status: 2` (`128 + n` when the shell was killed by signal `n`, as `$?` gives it),
 /// then `stdout:` and `stderr:` sections, for the model to act on.
 ///
