@@ -7,7 +7,7 @@ use darling::FromMeta;
 use darling::ast::NestedMeta;
 use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned;
-use syn::{Expr, Lit, LitStr, Meta};
+use syn::{Expr, Lit, Meta};
 
 /// A boolean flag: `flag` (true), `flag = true` or `flag = false`, with the span of its key.
 #[derive(Debug, Clone, Copy)]
@@ -18,12 +18,43 @@ pub struct Flag {
 
 impl FromMeta for Flag {
     fn from_meta(item: &Meta) -> darling::Result<Self> {
-        let value = bool::from_meta(item)?;
+        let key = key_of(item);
+        let value = match item {
+            Meta::Path(_) => true,
+            Meta::NameValue(nv) => match &nv.value {
+                Expr::Lit(syn::ExprLit {
+                    lit: Lit::Bool(b), ..
+                }) => b.value,
+                other => {
+                    return Err(darling::Error::custom(format!(
+                        "expected `{key}`, `{key} = true` or `{key} = false`"
+                    ))
+                    .with_span(other));
+                }
+            },
+            Meta::List(list) => {
+                return Err(darling::Error::custom(format!(
+                    "expected `{key}`, `{key} = true` or `{key} = false`"
+                ))
+                .with_span(list));
+            }
+        };
         Ok(Flag {
             value,
             span: item.path().span(),
         })
     }
+}
+
+/// The key of a meta item, as written (`name`, `crate`).
+fn key_of(item: &Meta) -> String {
+    let path = item.path();
+    quote::quote!(#path).to_string().replace(' ', "")
+}
+
+/// A darling error as a `syn::Error` (each of its errors, with its span).
+pub fn darling_error(e: darling::Error) -> syn::Error {
+    syn::Error::from(e)
 }
 
 /// Whether an optional flag is set to true.
@@ -39,13 +70,31 @@ pub struct SpannedStr {
 }
 
 impl FromMeta for SpannedStr {
-    fn from_value(value: &Lit) -> darling::Result<Self> {
-        match value {
-            Lit::Str(s) => Ok(SpannedStr {
-                value: s.value(),
-                span: s.span(),
-            }),
-            other => Err(darling::Error::unexpected_lit_type(other)),
+    fn from_meta(item: &Meta) -> darling::Result<Self> {
+        let key = key_of(item);
+        let expected = format!("expected a string: `{key} = \"...\"`");
+        match item {
+            Meta::NameValue(nv) => match &nv.value {
+                Expr::Lit(syn::ExprLit {
+                    lit: Lit::Str(s), ..
+                }) => Ok(SpannedStr {
+                    value: s.value(),
+                    span: s.span(),
+                }),
+                Expr::Path(p) if p.path.get_ident().is_some() => {
+                    let ident = p.path.get_ident().map(ToString::to_string).unwrap_or_default();
+                    Err(darling::Error::custom(format!(
+                        "{expected}, with quotes: `{key} = \"{ident}\"`"
+                    ))
+                    .with_span(&nv.value))
+                }
+                other => Err(darling::Error::custom(expected).with_span(other)),
+            },
+            Meta::Path(p) => Err(darling::Error::custom(format!(
+                "`{key}` needs a value: `{key} = \"...\"`"
+            ))
+            .with_span(p)),
+            Meta::List(list) => Err(darling::Error::custom(expected).with_span(list)),
         }
     }
 }
@@ -67,13 +116,17 @@ pub struct NameList {
 impl FromMeta for NameList {
     fn from_meta(item: &Meta) -> darling::Result<Self> {
         let Meta::NameValue(nv) = item else {
+            let key = key_of(item);
             return Err(
-                darling::Error::custom("expected a list: `key = [name, ..]`").with_span(item),
+                darling::Error::custom(format!("expected a list: `{key} = [name, ..]`"))
+                    .with_span(item),
             );
         };
         let Expr::Array(array) = &nv.value else {
+            let key = key_of(item);
             return Err(
-                darling::Error::custom("expected a list: `[name, ..]`").with_span(&nv.value)
+                darling::Error::custom(format!("expected a list: `{key} = [name, ..]`"))
+                    .with_span(&nv.value),
             );
         };
         let mut errors = darling::Error::accumulator();
@@ -138,7 +191,7 @@ impl ToolArgs {
 /// The arguments of `#[arg(..)]` on a parameter.
 #[derive(Debug, Default, FromMeta)]
 pub struct ArgAttr {
-    pub description: Option<LitStr>,
+    pub description: Option<SpannedStr>,
 }
 
 /// The arguments of `#[toolkit(..)]` on a toolkit struct.

@@ -67,12 +67,6 @@ pub fn doc_attrs(attrs: &[Attribute]) -> Vec<(String, proc_macro2::Span)> {
         .collect()
 }
 
-/// Parses the doc comment of a tool.
-pub fn parse_attrs(attrs: &[Attribute]) -> Docs {
-    let lines: Vec<String> = doc_attrs(attrs).into_iter().map(|(s, _)| s).collect();
-    parse(&lines)
-}
-
 const ARG_SECTIONS: &[&str] = &["arguments", "args", "parameters", "params"];
 const GOOGLE_SECTIONS: &[&str] = &[
     "args",

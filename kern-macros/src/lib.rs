@@ -135,36 +135,60 @@ fn tool_impl(
     args: proc_macro2::TokenStream,
     item: proc_macro2::TokenStream,
 ) -> proc_macro2::TokenStream {
-    let item: syn::ItemFn = match syn::parse2(item) {
+    let mut item: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(item) => item,
         Err(e) => {
-            return syn::Error::new(
+            let e = syn::Error::new(
                 e.span(),
                 format!("`#[tool]` goes on a function ({e}); for a struct whose methods are tools use `#[derive(Toolkit)]`"),
             )
             .into_compile_error();
+            return quote::quote!(#item #e);
         }
     };
-    let mut sig_errors = Vec::new();
-    let tool = ast::ToolFn::parse(item, &mut sig_errors);
     let mut errors = Vec::new();
+    // A second `#[tool]` (flags split over two attributes, or the attribute applied twice).
+    item.attrs.retain(|a| {
+        let again = a.path().segments.last().is_some_and(|s| s.ident == "tool");
+        if again {
+            errors.push(syn::Error::new_spanned(
+                a,
+                "`#[tool]` is applied twice: put every flag in one `#[tool(..)]`",
+            ));
+        }
+        !again
+    });
+    let mut sig_errors = Vec::new();
+    let tool = ast::ToolFn::parse(item, &mut sig_errors, &mut errors);
     let args = match attr::ToolArgs::parse(args) {
         Ok(args) => args,
         Err(e) => {
-            errors.push(syn::Error::from(e));
+            errors.push(attr::darling_error(e));
             attr::ToolArgs::default()
         }
     };
+    // A method or an associated function: no tool value can be emitted inside an impl block.
+    let in_impl = tool.sig.inputs.receiver.is_some() || tool.uses_self.is_some();
+    if let (None, Some(span)) = (tool.sig.inputs.receiver, tool.uses_self) {
+        sig_errors.push(syn::Error::new(
+            span,
+            "`#[tool]` is for free functions, and this one names `Self`: for associated functions and methods, use `#[derive(Toolkit)]` on the type and `#[toolkit_methods]` on the impl block",
+        ));
+    }
     valid::check_signature(&tool.sig, false, &mut sig_errors);
+    valid::check_docs(&tool.sig, &mut errors);
     let spec = valid::validate_tool(&args, &tool.sig, &mut errors);
     let krate = attr::krate(&args.krate);
     let structural = !sig_errors.is_empty();
     errors.extend(sig_errors);
     let errors = errors.into_iter().map(|e| e.into_compile_error());
-    // A signature that cannot be expanded: emit the function as it is. Otherwise (only flag
-    // errors) expand as well as we can, so code using the tool gives no further errors.
-    let body = if structural {
-        expand::fallback(&tool)
+    // A signature that cannot be expanded: a stand-in tool with the same items, so that code
+    // using the tool gives no further errors. Otherwise (flag errors only) expand as well as we
+    // can, for the same reason.
+    let body = if in_impl {
+        expand::plain(&tool)
+    } else if structural {
+        expand::fallback(&tool, &spec, &krate)
     } else {
         expand::tool(tool, &spec, &krate)
     };

@@ -86,6 +86,24 @@ pub fn suggestion<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>)
 /// Checks the signature rules of a tool function. `method` is true for toolkit methods (which
 /// take `&self`).
 pub fn check_signature(sig: &ToolSig, method: bool, errors: &mut Vec<syn::Error>) {
+    if let Some(span) = sig.unsafety {
+        errors.push(syn::Error::new(
+            span,
+            "a tool cannot be `unsafe`: the agent calls it with the model's arguments, so nothing can uphold its safety contract; make the function safe (with an `unsafe` block inside)",
+        ));
+    }
+    if let Some(span) = sig.abi {
+        errors.push(syn::Error::new(
+            span,
+            "a tool cannot have an `extern` ABI: it is called from Rust; remove `extern \"..\"` (or wrap the extern function in a plain one)",
+        ));
+    }
+    if let Some(span) = sig.variadic {
+        errors.push(syn::Error::new(
+            span,
+            "a tool cannot be variadic: its arguments are the fields of one JSON object",
+        ));
+    }
     if let Some(span) = sig.generics {
         errors.push(syn::Error::new(
             span,
@@ -102,6 +120,42 @@ pub fn check_signature(sig: &ToolSig, method: bool, errors: &mut Vec<syn::Error>
             "a toolkit method takes `&self` (the toolkit is shared between its tools); mark the method `#[toolkit(skip)]` to keep it out of the toolkit",
         )),
         _ => {}
+    }
+}
+
+/// Every documented parameter must be one: a name in the doc comment's arguments section that
+/// no parameter has is an error on its doc line, with a "did you mean".
+pub fn check_docs(sig: &ToolSig, errors: &mut Vec<syn::Error>) {
+    let bound: Vec<String> = sig
+        .inputs
+        .bound
+        .iter()
+        .map(|i| i.to_string().trim_start_matches("r#").to_owned())
+        .collect();
+    let mut seen: Vec<&str> = Vec::new();
+    for p in &sig.docs.params {
+        let span = sig
+            .doc_spans
+            .get(p.attr)
+            .copied()
+            .unwrap_or_else(|| sig.ident.span());
+        if !bound.iter().any(|b| *b == p.name) {
+            errors.push(syn::Error::new(
+                span,
+                format!(
+                    "the doc comment documents `{}`, which is not a parameter of `{}`{}",
+                    p.name,
+                    sig.ident,
+                    suggestion(&p.name, bound.iter().map(String::as_str))
+                ),
+            ));
+        } else if seen.contains(&p.name.as_str()) {
+            errors.push(syn::Error::new(
+                span,
+                format!("the doc comment documents `{}` twice", p.name),
+            ));
+        }
+        seen.push(&p.name);
     }
 }
 
@@ -143,6 +197,12 @@ pub fn validate_tool(args: &ToolArgs, sig: &ToolSig, errors: &mut Vec<syn::Error
         let fields = match &args.user_input_fields {
             None => params.iter().map(|p| (*p).to_owned()).collect(),
             Some(list) => {
+                if list.names.is_empty() {
+                    errors.push(syn::Error::new(
+                        list.span,
+                        "`user_input_fields` is empty: list the parameters the host supplies, or remove it and the host supplies them all",
+                    ));
+                }
                 let mut seen: Vec<&str> = Vec::new();
                 for field in &list.names {
                     if !params.contains(&field.value.as_str()) {
