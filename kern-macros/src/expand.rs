@@ -252,6 +252,7 @@ pub fn tool(tool: ToolFn, spec: &Spec, krate: &TokenStream) -> TokenStream {
 
     let (docs, attrs): (Vec<_>, Vec<_>) = item.attrs.iter().partition(|a| a.path().is_ident("doc"));
     let call = call_fn(&item, &sig);
+    let unit = unit_struct(vis, ident);
     let name = &spec.name;
 
     let args = args_struct(&sig, &args_ident, vis, name, krate);
@@ -274,7 +275,7 @@ pub fn tool(tool: ToolFn, spec: &Spec, krate: &TokenStream) -> TokenStream {
             ::core::fmt::Debug,
             ::core::default::Default,
         )]
-        #vis struct #ident;
+        #unit
 
         #args
 
@@ -366,6 +367,12 @@ fn item_attrs(item: &mut syn::Item) -> Option<&mut Vec<syn::Attribute>> {
     }
 }
 
+/// `struct name;`, spanned on the function's name: rustc's "`name` defined here" (in E0618,
+/// when the tool is called as a function) points there.
+fn unit_struct(vis: &syn::Visibility, ident: &Ident) -> TokenStream {
+    quote_spanned!(ident.span()=> #vis struct #ident;)
+}
+
 /// The function as `call`, its body unchanged. Its parameters are bound inside the body, after
 /// local items that shadow the tool's name and the parameters' names: a unit struct of that
 /// name (this tool, another tool) would otherwise turn the binding into a pattern matching it.
@@ -420,6 +427,7 @@ pub fn fallback(tool: &ToolFn, spec: &Spec, krate: &TokenStream) -> TokenStream 
     let vis = &item.vis;
     let name = &spec.name;
     let (docs, attrs): (Vec<_>, Vec<_>) = item.attrs.iter().partition(|a| a.path().is_ident("doc"));
+    let unit = unit_struct(vis, ident);
     let call = (tool.sig.inputs.receiver.is_none()).then(|| {
         let call = call_fn(item, &tool.sig);
         quote! {
@@ -436,7 +444,7 @@ pub fn fallback(tool: &ToolFn, spec: &Spec, krate: &TokenStream) -> TokenStream 
             ::core::fmt::Debug,
             ::core::default::Default,
         )]
-        #vis struct #ident;
+        #unit
 
         #[allow(unused_variables, clippy::all)]
         impl #ident {

@@ -253,6 +253,25 @@ fn arg_attrs(attrs: &mut Vec<syn::Attribute>, errors: &mut Vec<syn::Error>) -> O
         }
     }
     *attrs = kept;
+    // A key given twice (in one attribute or across two): an error on the second.
+    let mut seen: Vec<String> = Vec::new();
+    metas.retain(|m| {
+        let darling::ast::NestedMeta::Meta(m) = m else {
+            return true;
+        };
+        let Some(key) = m.path().get_ident().map(ToString::to_string) else {
+            return true;
+        };
+        if seen.contains(&key) {
+            errors.push(syn::Error::new(
+                m.path().span(),
+                format!("`{key}` is given twice for this parameter: keep one `#[arg({key} = \"...\")]`"),
+            ));
+            return false;
+        }
+        seen.push(key);
+        true
+    });
     match <ArgAttr as darling::FromMeta>::from_list(&metas) {
         Ok(a) => a.description.map(|d| d.value),
         Err(e) => {
@@ -313,7 +332,7 @@ pub fn parse_inputs(
         if is_context(&ty) {
             if context_seen {
                 errors.push(syn::Error::new(
-                    pat_ty.ty.span(),
+                    ty.span(),
                     "a tool takes at most one `ToolContext` parameter",
                 ));
             }

@@ -2,7 +2,7 @@ use kern::prelude::*;
 
 /// Adds.
 #[tool]
-fn add(a: i32, ...) -> i32 {
+fn add(a: i32, _: ...) -> i32 {
     a
 }
 
