@@ -216,10 +216,102 @@ pub struct MethodArgs {
     pub strict: Option<Flag>,
 }
 
-/// The path generated code reaches kern through: `::kern` unless `crate = "..."` says otherwise.
+/// The path generated code reaches kern through: `crate = "..."` if given; else `::kern`, or
+/// the name kern goes by when the crate's `Cargo.toml` renames it
+/// (`k = { package = "kern", .. }`).
 pub fn krate(path: &Option<syn::Path>) -> TokenStream {
     match path {
         Some(p) => quote::quote!(#p),
-        None => quote::quote!(::kern),
+        None => match renamed_in_manifest() {
+            Some(name) => {
+                let ident = syn::Ident::new(&name, Span::call_site());
+                quote::quote!(::#ident)
+            }
+            None => quote::quote!(::kern),
+        },
+    }
+}
+
+/// The name kern is renamed to in the manifest of the crate being compiled, if it is.
+fn renamed_in_manifest() -> Option<String> {
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")?;
+    let manifest = std::fs::read_to_string(std::path::Path::new(&dir).join("Cargo.toml")).ok()?;
+    renamed_kern(&manifest)
+}
+
+/// The crate name kern is imported under when `manifest` renames it and does not also depend
+/// on it as `kern` (`None` when it is not renamed, or for kern itself). A line scan of the
+/// dependency tables (`[dependencies]`, `[dev-dependencies]`, `[target.'..'.dependencies]`, and
+/// their `[dependencies.name]` forms): enough for `package = "kern"`.
+pub fn renamed_kern(manifest: &str) -> Option<String> {
+    let mut section = String::new();
+    let mut has_kern = false;
+    let mut renamed = None;
+    let is_deps = |s: &str| s.ends_with("dependencies");
+    let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        if line.starts_with('[') {
+            section = line.trim_matches(['[', ']']).trim().to_owned();
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let key = key.trim().trim_matches('"');
+        if section == "package" && key == "name" && value.trim().trim_matches('"') == "kern" {
+            return None;
+        }
+        let dependency = if is_deps(&section) {
+            // `name = ..` or `name.workspace = true`
+            key.split('.').next().map(|k| (k.to_owned(), squeeze(value).contains("package=\"kern\"")))
+        } else {
+            // `[dependencies.name]` then `package = "kern"`
+            section.rsplit_once('.').filter(|(deps, _)| is_deps(deps)).map(|(_, name)| {
+                (
+                    name.trim_matches('"').to_owned(),
+                    key == "package" && value.trim().trim_matches('"') == "kern",
+                )
+            })
+        };
+        match dependency {
+            Some((name, _)) if name == "kern" => has_kern = true,
+            Some((name, true)) => renamed = Some(name.replace('-', "_")),
+            _ => {}
+        }
+    }
+    if has_kern { None } else { renamed }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::renamed_kern;
+
+    #[test]
+    fn renamed_kern_dependencies() {
+        assert_eq!(renamed_kern("[dependencies]\nkern = \"0.1\"\n"), None);
+        assert_eq!(
+            renamed_kern("[dependencies]\nagents = { package = \"kern\", version = \"0.1\" }\n"),
+            Some("agents".to_owned())
+        );
+        assert_eq!(
+            renamed_kern("[dev-dependencies.my-kern]\npackage = \"kern\"\npath = \"..\"\n"),
+            Some("my_kern".to_owned())
+        );
+        assert_eq!(
+            renamed_kern("[target.'cfg(unix)'.dependencies]\nk = {package=\"kern\"}\n"),
+            Some("k".to_owned())
+        );
+        // Also under its own name: `::kern` works.
+        assert_eq!(
+            renamed_kern("[dependencies]\nk = { package = \"kern\" }\nkern.workspace = true\n"),
+            None
+        );
+        // kern itself, and an unrelated `package` key.
+        assert_eq!(renamed_kern("[package]\nname = \"kern\"\n[dependencies]\nk = { package = \"kern\" }"), None);
+        assert_eq!(renamed_kern("[package]\nname = \"app\"\n[dependencies]\nserde = \"1\"\n"), None);
     }
 }
