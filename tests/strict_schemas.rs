@@ -157,8 +157,16 @@ fn the_checker_catches_what_strict_mode_refuses() {
             d.parameters
         );
     }
-    let v = strict_check::violations(&json!({"type": "object", "properties": {"a": {"type": "string"}}}));
-    assert_eq!(v, vec!["/: `required` [] is not every property [\"a\"]", "/: `additionalProperties` is not false"]);
+    let v = strict_check::violations(
+        &json!({"type": "object", "properties": {"a": {"type": "string"}}}),
+    );
+    assert_eq!(
+        v,
+        vec![
+            "/: `required` [] is not every property [\"a\"]",
+            "/: `additionalProperties` is not false"
+        ]
+    );
 }
 
 #[test]
@@ -220,7 +228,10 @@ fn agent_build_refuses_strict_tools_strict_mode_cannot_express() {
         let Err(kern::Error::Config(message)) = built else {
             panic!("{name}: a strict tool strict mode cannot express was accepted");
         };
-        assert!(message.contains(&format!("`{name}` is strict")), "{message}");
+        assert!(
+            message.contains(&format!("`{name}` is strict")),
+            "{message}"
+        );
         assert!(message.contains(parameter), "{message}");
     }
     // The strict tools that pass the checker are accepted.

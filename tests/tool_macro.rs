@@ -729,7 +729,10 @@ async fn parameters_named_like_tools_cow_and_mutable_context() {
         date.definition().parameters["properties"]["date"]["description"],
         "The date to echo"
     );
-    assert_eq!(date.entrypoint(&json!({"date": "tuesday"})).await.unwrap(), "tuesday");
+    assert_eq!(
+        date.entrypoint(&json!({"date": "tuesday"})).await.unwrap(),
+        "tuesday"
+    );
     assert_eq!(
         shift
             .invoke(json!({"date": "d", "days": 2}), ctx("call-1"))
@@ -737,7 +740,10 @@ async fn parameters_named_like_tools_cow_and_mutable_context() {
             .unwrap(),
         "d+2 (call-1+seen)"
     );
-    assert_eq!(shift.definition().parameters["properties"]["date"]["type"], "string");
+    assert_eq!(
+        shift.definition().parameters["properties"]["date"]["type"],
+        "string"
+    );
     let mut c = ctx("x");
     assert_eq!(shift::call(Cow::Borrowed("e"), 1, &mut c), "e+1 (x+seen)");
 }
@@ -759,7 +765,13 @@ fn norm(p: Point) -> f64 {
 
 #[tokio::test]
 async fn argument_types_derived_through_kern_reexports() {
-    let out = norm.entrypoint(&json!({"p": {"x": 3.0, "y": 4.0}})).await.unwrap();
+    let out = norm
+        .entrypoint(&json!({"p": {"x": 3.0, "y": 4.0}}))
+        .await
+        .unwrap();
     assert_eq!(out, "5.0");
-    assert_eq!(norm.definition().parameters["$defs"]["Point"]["type"], "object");
+    assert_eq!(
+        norm.definition().parameters["$defs"]["Point"]["type"],
+        "object"
+    );
 }

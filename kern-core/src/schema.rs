@@ -194,6 +194,69 @@ pub fn strict_violations(schema: &Value) -> Vec<String> {
     out
 }
 
+/// Whether Anthropic's strict tool use takes this (strict) schema: what OpenAI's strict mode
+/// takes ([`strict_violations`] is empty), without the constraints Anthropic's does not support
+/// (numeric bounds, `multipleOf`, string lengths, `maxItems`, `minItems` above 1) and without
+/// recursion. The Anthropic provider sends a strict tool with `"strict": true` only then (a
+/// `u8` argument has bounds); otherwise the tool goes without, and arguments out of range come
+/// back to the model as tool errors.
+pub fn anthropic_strict_accepts(schema: &Value) -> bool {
+    fn constrained(schema: &Value) -> bool {
+        match schema {
+            Value::Object(obj) => obj.iter().any(|(k, v)| match k.as_str() {
+                "minimum" | "maximum" | "exclusiveMinimum" | "exclusiveMaximum" | "multipleOf"
+                | "minLength" | "maxLength" | "maxItems" => true,
+                "minItems" => v.as_u64().is_none_or(|n| n > 1),
+                "$ref" => v.as_str() == Some("#"),
+                "enum" | "const" => false,
+                _ => constrained(v),
+            }),
+            Value::Array(items) => items.iter().any(constrained),
+            _ => false,
+        }
+    }
+    fn refs<'a>(schema: &'a Value, out: &mut Vec<&'a str>) {
+        match schema {
+            Value::Object(obj) => {
+                if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
+                    out.push(r.trim_start_matches("#/$defs/"));
+                }
+                obj.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    /// Whether definition `name` reaches itself through `$ref`s.
+    fn recursive(defs: &Map<String, Value>, name: &str) -> bool {
+        let mut stack = vec![name];
+        let mut seen: Vec<&str> = Vec::new();
+        while let Some(n) = stack.pop() {
+            let mut next = Vec::new();
+            if let Some(d) = defs.get(n) {
+                refs(d, &mut next);
+            }
+            for r in next {
+                if r == name {
+                    return true;
+                }
+                if !seen.contains(&r) {
+                    seen.push(r);
+                    stack.push(r);
+                }
+            }
+        }
+        false
+    }
+    if !strict_violations(schema).is_empty() || constrained(schema) {
+        return false;
+    }
+    match schema.get("$defs") {
+        Some(Value::Object(defs)) => !defs.keys().any(|name| recursive(defs, name)),
+        _ => true,
+    }
+}
+
 fn check_strict(schema: &Value, at: &str, out: &mut Vec<String>) {
     let place = if at.is_empty() {
         "the parameters".to_owned()
@@ -244,8 +307,7 @@ fn check_strict(schema: &Value, at: &str, out: &mut Vec<String>) {
         Some(Value::Array(ts)) => ts.iter().any(|t| t == "object"),
         _ => false,
     };
-    if is_object && !obj.contains_key("properties") && !obj.contains_key("additionalProperties")
-    {
+    if is_object && !obj.contains_key("properties") && !obj.contains_key("additionalProperties") {
         out.push(format!(
             "{place} is an object without properties, which strict mode cannot express"
         ));
@@ -339,7 +401,10 @@ mod tests {
         assert_eq!(v.len(), 4, "{v:?}");
         assert!(v[0].contains("`properties.any` accepts any value"), "{v:?}");
         assert!(v[1].contains("`properties.counts` is a map"), "{v:?}");
-        assert!(v[2].contains("`properties.maybe` accepts any value"), "{v:?}");
+        assert!(
+            v[2].contains("`properties.maybe` accepts any value"),
+            "{v:?}"
+        );
         assert!(v[3].contains("`properties.pair` is a tuple"), "{v:?}");
     }
 
@@ -385,6 +450,21 @@ mod tests {
             json!({"type": "object", "additionalProperties": {"type": "integer"}})
         );
         assert_eq!(strict_violations(&s).len(), 1);
+    }
+
+    #[test]
+    fn anthropic_strict_takes_no_bounds_and_no_recursion() {
+        let plain = json!({"type": "object", "properties": {"a": {"type": "string", "pattern": "^[\\s\\S]{1}$"}, "b": {"type": "array", "items": {"type": "boolean"}, "minItems": 1}}, "required": ["a", "b"], "additionalProperties": false});
+        assert!(anthropic_strict_accepts(&plain));
+        let bounded = json!({"type": "object", "properties": {"n": {"type": "integer", "minimum": 0}}, "required": ["n"], "additionalProperties": false});
+        assert!(strict_violations(&bounded).is_empty());
+        assert!(!anthropic_strict_accepts(&bounded));
+        let recursive = json!({"type": "object", "properties": {"t": {"$ref": "#/$defs/T"}}, "required": ["t"], "additionalProperties": false,
+            "$defs": {"T": {"type": "object", "properties": {"c": {"type": "array", "items": {"$ref": "#/$defs/T"}}}, "required": ["c"], "additionalProperties": false}}});
+        assert!(strict_violations(&recursive).is_empty());
+        assert!(!anthropic_strict_accepts(&recursive));
+        let map = json!({"type": "object", "additionalProperties": {"type": "string"}});
+        assert!(!anthropic_strict_accepts(&map));
     }
 
     #[derive(JsonSchema)]

@@ -82,7 +82,11 @@ impl FromMeta for SpannedStr {
                     span: s.span(),
                 }),
                 Expr::Path(p) if p.path.get_ident().is_some() => {
-                    let ident = p.path.get_ident().map(ToString::to_string).unwrap_or_default();
+                    let ident = p
+                        .path
+                        .get_ident()
+                        .map(ToString::to_string)
+                        .unwrap_or_default();
                     Err(darling::Error::custom(format!(
                         "{expected}, with quotes: `{key} = \"{ident}\"`"
                     ))
@@ -267,15 +271,20 @@ pub fn renamed_kern(manifest: &str) -> Option<String> {
         }
         let dependency = if is_deps(&section) {
             // `name = ..` or `name.workspace = true`
-            key.split('.').next().map(|k| (k.to_owned(), squeeze(value).contains("package=\"kern\"")))
+            key.split('.')
+                .next()
+                .map(|k| (k.to_owned(), squeeze(value).contains("package=\"kern\"")))
         } else {
             // `[dependencies.name]` then `package = "kern"`
-            section.rsplit_once('.').filter(|(deps, _)| is_deps(deps)).map(|(_, name)| {
-                (
-                    name.trim_matches('"').to_owned(),
-                    key == "package" && value.trim().trim_matches('"') == "kern",
-                )
-            })
+            section
+                .rsplit_once('.')
+                .filter(|(deps, _)| is_deps(deps))
+                .map(|(_, name)| {
+                    (
+                        name.trim_matches('"').to_owned(),
+                        key == "package" && value.trim().trim_matches('"') == "kern",
+                    )
+                })
         };
         match dependency {
             Some((name, _)) if name == "kern" => has_kern = true,
@@ -311,7 +320,13 @@ mod tests {
             None
         );
         // kern itself, and an unrelated `package` key.
-        assert_eq!(renamed_kern("[package]\nname = \"kern\"\n[dependencies]\nk = { package = \"kern\" }"), None);
-        assert_eq!(renamed_kern("[package]\nname = \"app\"\n[dependencies]\nserde = \"1\"\n"), None);
+        assert_eq!(
+            renamed_kern("[package]\nname = \"kern\"\n[dependencies]\nk = { package = \"kern\" }"),
+            None
+        );
+        assert_eq!(
+            renamed_kern("[package]\nname = \"app\"\n[dependencies]\nserde = \"1\"\n"),
+            None
+        );
     }
 }

@@ -503,7 +503,11 @@ mod tests {
     fn code_block_in_arguments_is_not_an_entry() {
         let d =
             docs("X.\n\n# Arguments\n* `a` - one\n```\n* `b` - no\n```\n# Examples\n* `c` - no");
-        let names: Vec<_> = d.params.iter().map(|p| (p.name.as_str(), p.text.as_str())).collect();
+        let names: Vec<_> = d
+            .params
+            .iter()
+            .map(|p| (p.name.as_str(), p.text.as_str()))
+            .collect();
         assert_eq!(names, vec![("a", "one")]);
     }
 
@@ -585,7 +589,9 @@ mod tests {
 
     #[test]
     fn block_comment_decorations() {
-        let d = parse(&["*\n * Reads a file.\n *\n * # Arguments\n * * `path` - the path\n ".to_owned()]);
+        let d = parse(&[
+            "*\n * Reads a file.\n *\n * # Arguments\n * * `path` - the path\n ".to_owned(),
+        ]);
         assert_eq!(d.description, "Reads a file.");
         assert_eq!(d.param("path"), Some("the path"));
     }
@@ -608,7 +614,10 @@ mod tests {
     #[test]
     fn longer_fences_hold_shorter_ones() {
         let d = docs("Q.\n\n````md\n```\n# not a header\n```\n````\nAfter.\n# Returns\nR");
-        assert_eq!(d.description, "Q.\n\n````md\n```\n# not a header\n```\n````\nAfter.");
+        assert_eq!(
+            d.description,
+            "Q.\n\n````md\n```\n# not a header\n```\n````\nAfter."
+        );
         // A fence closes only with the same character.
         let d = docs("Q.\n~~~\n```\n# hidden\n~~~\nAfter.");
         assert_eq!(d.description, "Q.\n~~~\n```\n# hidden\n~~~\nAfter.");
@@ -616,8 +625,13 @@ mod tests {
 
     #[test]
     fn unindented_continuation_of_a_bulleted_entry() {
-        let d = docs("X.\n# Arguments\n* `path` - The path.\nNote: relative to the root.\n* `mode` - r or w");
-        assert_eq!(d.param("path"), Some("The path. Note: relative to the root."));
+        let d = docs(
+            "X.\n# Arguments\n* `path` - The path.\nNote: relative to the root.\n* `mode` - r or w",
+        );
+        assert_eq!(
+            d.param("path"),
+            Some("The path. Note: relative to the root.")
+        );
         assert_eq!(d.param("mode"), Some("r or w"));
         assert_eq!(d.param("Note"), None);
         // Nested bullets are part of the entry.
@@ -651,9 +665,32 @@ mod tests {
         /// A character: mostly the parser's own syntax, else any scalar value.
         fn char(&mut self) -> char {
             const SYNTAX: &[char] = &[
-                ' ', ' ', '\t', '\n', '#', '*', '`', '~', '-', ':', '(', ')', '_', 'a', 'r', '/',
-                '\u{a0}', '\u{3000}', '\u{200b}', '\u{301}', '\u{202e}', '\u{5d0}', '\u{1f600}',
-                '\u{2014}', '\u{2013}', '\u{feff}',
+                ' ',
+                ' ',
+                '\t',
+                '\n',
+                '#',
+                '*',
+                '`',
+                '~',
+                '-',
+                ':',
+                '(',
+                ')',
+                '_',
+                'a',
+                'r',
+                '/',
+                '\u{a0}',
+                '\u{3000}',
+                '\u{200b}',
+                '\u{301}',
+                '\u{202e}',
+                '\u{5d0}',
+                '\u{1f600}',
+                '\u{2014}',
+                '\u{2013}',
+                '\u{feff}',
             ];
             if self.below(3) > 0 {
                 SYNTAX[self.below(SYNTAX.len() as u64) as usize]
@@ -671,8 +708,21 @@ mod tests {
     #[test]
     fn arbitrary_unicode_never_panics() {
         const WORDS: &[&str] = &[
-            "# Arguments", "# Arguments:", "Args:", "# Returns", "* `a` - ", "```", "````", "~~~",
-            "  ", "Note:", "a (int): ", "r#", "--", "/**", "*/",
+            "# Arguments",
+            "# Arguments:",
+            "Args:",
+            "# Returns",
+            "* `a` - ",
+            "```",
+            "````",
+            "~~~",
+            "  ",
+            "Note:",
+            "a (int): ",
+            "r#",
+            "--",
+            "/**",
+            "*/",
         ];
         let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
         for _ in 0..20_000 {

@@ -95,7 +95,10 @@ impl Param {
 pub enum Input {
     Arg(Param),
     /// A `ToolContext` parameter: its type (without the reference) and how it is passed.
-    Context { ty: Type, pass: Pass },
+    Context {
+        ty: Type,
+        pass: Pass,
+    },
 }
 
 /// The function's inputs, in order.
@@ -265,7 +268,9 @@ fn arg_attrs(attrs: &mut Vec<syn::Attribute>, errors: &mut Vec<syn::Error>) -> O
         if seen.contains(&key) {
             errors.push(syn::Error::new(
                 m.path().span(),
-                format!("`{key}` is given twice for this parameter: keep one `#[arg({key} = \"...\")]`"),
+                format!(
+                    "`{key}` is given twice for this parameter: keep one `#[arg({key} = \"...\")]`"
+                ),
             ));
             return false;
         }

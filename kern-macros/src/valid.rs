@@ -159,21 +159,21 @@ pub fn check_docs(sig: &ToolSig, errors: &mut Vec<syn::Error>) {
     }
 }
 
-/// The three exclusive flags: every one after the first set gets an error naming the first.
+/// The three exclusive flags: when more than one is set, one error (one mistake), on the
+/// second, naming the others.
 pub fn check_exclusive(flags: &[(&str, Option<Flag>)], errors: &mut Vec<syn::Error>) {
-    let mut first: Option<&str> = None;
-    for (name, flag) in flags {
-        if let Some(flag) = flag.filter(|f| f.value) {
-            match first {
-                None => first = Some(name),
-                Some(first) => errors.push(syn::Error::new(
-                    flag.span,
-                    format!(
-                        "`{name}` cannot be combined with `{first}`: a tool has one execution mode"
-                    ),
-                )),
-            }
-        }
+    let set: Vec<(&str, Flag)> = flags
+        .iter()
+        .filter_map(|(name, flag)| flag.filter(|f| f.value).map(|f| (*name, f)))
+        .collect();
+    if let [(first, _), (second, flag), rest @ ..] = set.as_slice() {
+        let more: String = rest.iter().map(|(n, _)| format!(" and `{n}`")).collect();
+        errors.push(syn::Error::new(
+            flag.span,
+            format!(
+                "`{second}`{more} cannot be combined with `{first}`: a tool has one execution mode; keep one"
+            ),
+        ));
     }
 }
 

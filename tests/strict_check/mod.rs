@@ -40,7 +40,15 @@ const KEYWORDS: &[&str] = &[
 ];
 
 const FORMATS: &[&str] = &[
-    "date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid",
+    "date-time",
+    "time",
+    "date",
+    "duration",
+    "email",
+    "hostname",
+    "ipv4",
+    "ipv6",
+    "uuid",
 ];
 
 const TYPES: &[&str] = &[
@@ -146,7 +154,9 @@ fn check(root: &Value, schema: &Value, at: &str, depth: usize, out: &mut Vec<Str
         if obj.get("additionalProperties") != Some(&Value::Bool(false)) {
             out.push(format!("{here}: `additionalProperties` is not false"));
         }
-    } else if obj.contains_key("additionalProperties") && obj.get("additionalProperties") != Some(&Value::Bool(false)) {
+    } else if obj.contains_key("additionalProperties")
+        && obj.get("additionalProperties") != Some(&Value::Bool(false))
+    {
         out.push(format!("{here}: `additionalProperties` is not false"));
     }
     if types.contains(&"array") && !obj.contains_key("items") {
