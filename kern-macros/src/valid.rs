@@ -139,7 +139,7 @@ pub fn check_docs(sig: &ToolSig, errors: &mut Vec<syn::Error>) {
             .get(p.attr)
             .copied()
             .unwrap_or_else(|| sig.ident.span());
-        if !bound.iter().any(|b| *b == p.name) {
+        if !bound.contains(&p.name) {
             errors.push(syn::Error::new(
                 span,
                 format!(
