@@ -97,8 +97,9 @@
 //! decodable (every property required; an optional property keeps its schema, so an `Option`
 //! takes `null` and a `#[serde(default)]` field must be sent; sets lose `uniqueItems`; a `char`
 //! is a one-character `pattern`; integer bounds stay). What strict mode cannot express (maps,
-//! `serde_json::Value`, tuples) makes `Agent::build` fail with `kern::Error::Config`, naming the
-//! parameter.
+//! `serde_json::Value`, tuples) is a compile error on the parameter's type when the signature
+//! shows it, and otherwise (an alias, a field of your own struct) makes `Agent::build` fail
+//! with `kern::Error::Config`, naming the parameter.
 //!
 //! ## Compile errors
 //!

@@ -298,6 +298,9 @@ pub fn methods(args: TokenStream, mut item: ItemImpl) -> TokenStream {
                 (name, sig.ident.span())
             }
         };
+        if is_set(&margs.strict) {
+            valid::check_strict_params(&sig, &mut errors);
+        }
         if let Some((_, first)) = tool_names.iter().find(|(n, _)| *n == name) {
             errors.push(syn::Error::new(
                 name_span,

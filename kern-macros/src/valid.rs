@@ -159,6 +159,68 @@ pub fn check_docs(sig: &ToolSig, errors: &mut Vec<syn::Error>) {
     }
 }
 
+/// What strict mode cannot express, seen in a parameter's type as written: a map, a tuple,
+/// `serde_json::Value` (also inside `Option`/`Vec`/`Box`). Types that hide them (aliases, your
+/// own structs) are caught when the agent is built.
+fn strict_obstacle(ty: &syn::Type) -> Option<(Span, &'static str)> {
+    let span = syn::spanned::Spanned::span(ty);
+    match ty {
+        syn::Type::Tuple(t) if !t.elems.is_empty() => Some((
+            span,
+            "a tuple, which strict mode cannot express (it has no `prefixItems`): use a struct",
+        )),
+        syn::Type::Paren(p) => strict_obstacle(&p.elem),
+        syn::Type::Group(g) => strict_obstacle(&g.elem),
+        syn::Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last()?;
+            let name = last.ident.to_string();
+            let value_path = p.path.segments.len() >= 2
+                && name == "Value"
+                && p.path
+                    .segments
+                    .iter()
+                    .rev()
+                    .nth(1)
+                    .is_some_and(|s| s.ident == "serde_json");
+            if ["HashMap", "BTreeMap", "IndexMap"].contains(&name.as_str()) {
+                return Some((
+                    span,
+                    "a map, which strict mode cannot express (a schema for `additionalProperties`): use a struct or a list of pairs",
+                ));
+            }
+            if value_path {
+                return Some((
+                    span,
+                    "any JSON value, which strict mode cannot express (it needs a type)",
+                ));
+            }
+            if ["Option", "Vec", "Box"].contains(&name.as_str())
+                && let syn::PathArguments::AngleBracketed(args) = &last.arguments
+                && let Some(syn::GenericArgument::Type(inner)) = args.args.first()
+            {
+                return strict_obstacle(inner);
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+/// A strict tool's parameters whose types strict mode cannot express: an error on each type.
+pub fn check_strict_params(sig: &ToolSig, errors: &mut Vec<syn::Error>) {
+    for p in sig.inputs.params() {
+        if let Some((span, what)) = strict_obstacle(&p.ty) {
+            errors.push(syn::Error::new(
+                span,
+                format!(
+                    "the tool is `strict`, and parameter `{}` is {what}; or remove `strict`",
+                    p.name
+                ),
+            ));
+        }
+    }
+}
+
 /// The three exclusive flags: when more than one is set, one error (one mistake), on the
 /// second, naming the others.
 pub fn check_exclusive(flags: &[(&str, Option<Flag>)], errors: &mut Vec<syn::Error>) {
@@ -253,6 +315,10 @@ pub fn validate_tool(args: &ToolArgs, sig: &ToolSig, errors: &mut Vec<syn::Error
             name
         }
     };
+
+    if is_set(&args.strict) {
+        check_strict_params(sig, errors);
+    }
 
     Spec {
         name,
