@@ -156,3 +156,71 @@ pub fn pascal_case(snake: &str) -> String {
     }
     out
 }
+
+/// Whether the function named `ident` is an associated function of an `impl` (or `trait`)
+/// block. A free function's expansion is a unit struct and impl blocks, which an impl block
+/// cannot hold; this turns rustc's errors about them into one error of ours. Only for an
+/// indented function (a free one is usually not): the source file is read and parsed, and
+/// looked through for functions of this name carrying `#[tool]`; true when those are all in
+/// impl or trait blocks. False whenever the source cannot be read, as for generated code.
+pub fn in_impl_block(ident: &syn::Ident) -> bool {
+    if !proc_macro::is_available() {
+        return false;
+    }
+    let span = ident.span().unwrap();
+    if span.column() <= 1 {
+        return false;
+    }
+    let Some(path) = span.local_file() else {
+        return false;
+    };
+    let Ok(source) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    let Ok(mut file) = syn::parse_file(&source) else {
+        return false;
+    };
+    let mut finder = ToolFnFinder {
+        name: ident.to_string(),
+        in_impl: 0,
+        free: 0,
+    };
+    syn::visit_mut::VisitMut::visit_file_mut(&mut finder, &mut file);
+    finder.in_impl > 0 && finder.free == 0
+}
+
+/// Counts the functions of a name carrying `#[tool]`, in impl/trait blocks and free.
+struct ToolFnFinder {
+    name: String,
+    in_impl: usize,
+    free: usize,
+}
+
+fn has_tool_attr(attrs: &[Attribute]) -> bool {
+    attrs
+        .iter()
+        .any(|a| a.path().segments.last().is_some_and(|s| s.ident == "tool"))
+}
+
+impl syn::visit_mut::VisitMut for ToolFnFinder {
+    fn visit_impl_item_fn_mut(&mut self, f: &mut syn::ImplItemFn) {
+        if f.sig.ident == self.name && has_tool_attr(&f.attrs) {
+            self.in_impl += 1;
+        }
+        syn::visit_mut::visit_impl_item_fn_mut(self, f);
+    }
+
+    fn visit_trait_item_fn_mut(&mut self, f: &mut syn::TraitItemFn) {
+        if f.sig.ident == self.name && has_tool_attr(&f.attrs) {
+            self.in_impl += 1;
+        }
+        syn::visit_mut::visit_trait_item_fn_mut(self, f);
+    }
+
+    fn visit_item_fn_mut(&mut self, f: &mut syn::ItemFn) {
+        if f.sig.ident == self.name && has_tool_attr(&f.attrs) {
+            self.free += 1;
+        }
+        syn::visit_mut::visit_item_fn_mut(self, f);
+    }
+}

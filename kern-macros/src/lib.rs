@@ -111,7 +111,7 @@
 //! of the wrong form (`name = ident`, a bare `description`, `strict = "yes"`, a bare `#[arg]`,
 //! `#[arg(description)]` twice); `#[tool]` twice (or flags split over two attributes); a
 //! generic, `unsafe`, `extern "C"` or variadic function; a `self` parameter or a function
-//! naming `Self` (use `#[toolkit_methods]`); a pattern parameter; a parameter of type
+//! naming `Self`, or one in an impl block (use `#[toolkit_methods]`); a pattern parameter; a parameter of type
 //! `impl Trait`, `dyn Trait`, `fn(..)` or `&'static T`; two `ToolContext`s, or a type named
 //! `ToolContext` that is not kern's; a parameter type that is not `Deserialize` +
 //! `JsonSchema`, a return type that is not `Serialize`, an error type that is not
@@ -225,11 +225,19 @@ fn tool_impl(
         }
     };
     // A method or an associated function: no tool value can be emitted inside an impl block.
-    let in_impl = tool.sig.inputs.receiver.is_some() || tool.uses_self.is_some();
+    let associated = tool.sig.inputs.receiver.is_none()
+        && tool.uses_self.is_none()
+        && ast::in_impl_block(&tool.sig.ident);
+    let in_impl = tool.sig.inputs.receiver.is_some() || tool.uses_self.is_some() || associated;
     if let (None, Some(span)) = (tool.sig.inputs.receiver, tool.uses_self) {
         sig_errors.push(syn::Error::new(
             span,
             "`#[tool]` is for free functions, and this one names `Self`: for associated functions and methods, use `#[derive(Toolkit)]` on the type and `#[toolkit_methods]` on the impl block",
+        ));
+    } else if associated {
+        sig_errors.push(syn::Error::new(
+            tool.sig.ident.span(),
+            "`#[tool]` is for free functions, and this one is in an impl block: for associated functions and methods, use `#[derive(Toolkit)]` on the type and `#[toolkit_methods]` on the impl block",
         ));
     }
     valid::check_signature(&tool.sig, false, &mut sig_errors);
