@@ -43,9 +43,9 @@
 //! never binds a parameter under its own name, and `call`'s body binds its parameters after
 //! shadowing the tool's name and theirs, so a parameter or a local named like the tool, in this
 //! tool or in another, compiles (`fn date(date: String)`). A `let date = ..` in an unrelated
-//! function of the same module is still refused by rustc (E0530, "let bindings cannot shadow
-//! unit structs"): rename the local, or the function (`#[tool(name = "date")]` keeps the name
-//! the model sees).
+//! function of the same module is still a pattern matching the unit struct (rustc: "`date` is
+//! interpreted as a unit struct, not a new binding"): rename the local, or the function
+//! (`#[tool(name = "date")]` keeps the name the model sees).
 //!
 //! ## Argument types of your own
 //!
