@@ -560,6 +560,12 @@ mod tests {
     fn unicode_spaces_do_not_panic() {
         // U+00A0 and U+3000 are whitespace for `trim`, but several bytes long.
         for space in ["\u{a0}", "\u{3000}", "\u{2003}"] {
+            // `///` directly followed by the space: a line of only that character (the byte
+            // slicing of the indentation panicked here).
+            let d = parse(&[line("Desc."), space.to_owned(), line("More.")]);
+            assert_eq!(d.description, "Desc.\n\nMore.");
+            let d = parse(&[line("Desc."), format!("{space}x")]);
+            assert_eq!(d.description, format!("Desc.\n{space}x"));
             let d = parse(&[line("Desc."), line(space), line(&format!("{space}x"))]);
             assert_eq!(d.description, format!("Desc.\n\n{space}x"));
             let d = parse(&[format!("\n{space}a\n  b\n")]);
