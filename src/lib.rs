@@ -95,6 +95,15 @@
 
 pub use kern_core::*;
 pub use kern_macros::{Toolkit, tool, toolkit_methods};
+
+/// schemars, as kern uses it: derive `JsonSchema` for your own argument types with
+/// `#[derive(kern::schemars::JsonSchema)]` and `#[schemars(crate = "kern::schemars")]`.
+pub use kern_core::__private::schemars;
+/// serde, as kern uses it: a crate that depends only on kern derives `Deserialize` for its own
+/// argument types with `#[derive(kern::serde::Deserialize)]` and `#[serde(crate = "kern::serde")]`.
+pub use kern_core::__private::serde;
+/// serde_json, as kern uses it (tool arguments are `kern::serde_json::Value`s).
+pub use kern_core::__private::serde_json;
 /// Ready toolkits: [`ShellTools`](toolkits::ShellTools), [`FileTools`](toolkits::FileTools),
 /// [`HttpTools`](toolkits::HttpTools) (the `kern-toolkit` crate).
 pub use kern_toolkit as toolkits;

@@ -1,7 +1,7 @@
 //! `#[tool]` end to end: definitions, schemas (checked with a real JSON Schema validator),
 //! `entrypoint`, `Tool::invoke` and the typed `call`.
 
-use std::collections::{BTreeMap, HashMap};
+mod strict_check;
 
 use kern::prelude::*;
 use kern::{ToolErrorKind, ToolResult};
@@ -78,6 +78,14 @@ pub enum Shape {
     },
 }
 
+/// A limit by name.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[allow(dead_code)] // only decoded
+pub struct Limit {
+    name: String,
+    max: u32,
+}
+
 /// The report.
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -103,8 +111,8 @@ fn complex(
     places: Vec<Place>,
     unit: Unit,
     shapes: Vec<Shape>,
-    tags: Option<HashMap<String, String>>,
-    #[arg(description = "Limits, overriding the docs")] limits: BTreeMap<String, u32>,
+    tags: Option<Vec<String>>,
+    #[arg(description = "Limits, overriding the docs")] limits: Vec<Limit>,
 ) -> Report {
     let _ = (tags, limits);
     Report {
@@ -337,9 +345,10 @@ fn name_description_overrides_and_strict() {
     );
     assert_eq!(p["properties"]["places"]["description"], "Where");
     assert_strict_shape(p);
-    // The optional map is nullable, and still a map.
+    // The optional list is nullable, and still a list.
     let tags = &p["properties"]["tags"];
-    assert_eq!(tags["type"], json!(["object", "null"]), "{tags}");
+    assert_eq!(tags["type"], json!(["array", "null"]), "{tags}");
+    assert!(strict_check::violations(p).is_empty(), "{p}");
 }
 
 #[test]
@@ -351,6 +360,8 @@ fn every_generated_schema_is_a_valid_schema() {
         assert!(p.get("$schema").is_none() && p.get("title").is_none());
         if tool.definition().strict {
             assert_strict_shape(p);
+            let v = strict_check::violations(p);
+            assert!(v.is_empty(), "{}: {v:?}", tool.definition().name);
         }
     }
 }
@@ -373,8 +384,8 @@ fn sample_arguments_validate_and_bad_ones_do_not() {
         "places": [{"city": "Paris", "country": null}, {"city": "Oslo", "country": "NO"}],
         "unit": "celsius",
         "shapes": [{"kind": "circle", "r": 1.0}, {"kind": "rect", "w": 2.0, "h": 3.0}],
-        "tags": {"a": "b"},
-        "limits": {"x": 3}
+        "tags": ["a"],
+        "limits": [{"name": "x", "max": 3}]
     });
     assert_valid(c, good.clone());
     let mut nulls = good.clone();
@@ -394,7 +405,7 @@ fn sample_arguments_validate_and_bad_ones_do_not() {
     bad_shape["shapes"][0] = json!({"kind": "triangle"});
     assert_invalid(c, bad_shape);
     let mut negative = good;
-    negative["limits"]["x"] = json!(-1);
+    negative["limits"][0]["max"] = json!(-1);
     assert_invalid(c, negative);
 
     let p: &dyn Tool = &ping;
@@ -434,7 +445,7 @@ async fn entrypoint_converts_results() {
                 "unit": "fahrenheit",
                 "shapes": [{"kind": "rect", "w": 2.0, "h": 3.0}],
                 "tags": null,
-                "limits": {}
+                "limits": []
             }))
             .await
             .unwrap(),
@@ -488,7 +499,7 @@ async fn errors_are_tool_errors() {
     }
     let err = complex
         .entrypoint(
-            &json!({"places": [], "unit": "kelvin", "shapes": [], "tags": null, "limits": {}}),
+            &json!({"places": [], "unit": "kelvin", "shapes": [], "tags": null, "limits": []}),
         )
         .await
         .unwrap_err();
@@ -544,7 +555,7 @@ async fn the_typed_function_stays_callable() {
         Unit::Celsius,
         vec![Shape::Circle { r: 1.0 }],
         None,
-        BTreeMap::new(),
+        vec![],
     );
     assert_eq!(r.total, 3.0);
     assert!(delete_file::call("missing".into()).is_err());
@@ -686,5 +697,81 @@ async fn many_parameters() {
             .unwrap()
             .len(),
         17
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parameters named like tools, `Cow<str>`, `&mut ToolContext`
+
+/// A tool named like its own parameter.
+///
+/// # Arguments
+/// * `date` - The date to echo
+#[tool]
+#[allow(non_camel_case_types)]
+fn date(date: String) -> String {
+    date
+}
+
+/// Another tool's parameter named like the tool `date`, and a `Cow<str>`.
+#[tool]
+fn shift(date: Cow<str>, days: u8, ctx: &mut ToolContext) -> String {
+    ctx.tool_call_id.push_str("+seen");
+    format!("{date}+{days} ({})", ctx.tool_call_id)
+}
+
+use std::borrow::Cow;
+
+#[tokio::test]
+async fn parameters_named_like_tools_cow_and_mutable_context() {
+    assert_eq!(date::call("monday".into()), "monday");
+    assert_eq!(
+        date.definition().parameters["properties"]["date"]["description"],
+        "The date to echo"
+    );
+    assert_eq!(
+        date.entrypoint(&json!({"date": "tuesday"})).await.unwrap(),
+        "tuesday"
+    );
+    assert_eq!(
+        shift
+            .invoke(json!({"date": "d", "days": 2}), ctx("call-1"))
+            .await
+            .unwrap(),
+        "d+2 (call-1+seen)"
+    );
+    assert_eq!(
+        shift.definition().parameters["properties"]["date"]["type"],
+        "string"
+    );
+    let mut c = ctx("x");
+    assert_eq!(shift::call(Cow::Borrowed("e"), 1, &mut c), "e+1 (x+seen)");
+}
+
+/// A crate depending only on kern derives its argument types through kern's re-exports.
+#[derive(kern::serde::Deserialize, kern::schemars::JsonSchema)]
+#[serde(crate = "kern::serde")]
+#[schemars(crate = "kern::schemars")]
+pub struct Point {
+    x: f64,
+    y: f64,
+}
+
+/// The distance to the origin.
+#[tool]
+fn norm(p: Point) -> f64 {
+    (p.x * p.x + p.y * p.y).sqrt()
+}
+
+#[tokio::test]
+async fn argument_types_derived_through_kern_reexports() {
+    let out = norm
+        .entrypoint(&json!({"p": {"x": 3.0, "y": 4.0}}))
+        .await
+        .unwrap();
+    assert_eq!(out, "5.0");
+    assert_eq!(
+        norm.definition().parameters["$defs"]["Point"]["type"],
+        "object"
     );
 }

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+mod strict_check;
+
 use kern::prelude::*;
 use kern::{Error, ToolErrorKind, ToolkitMethods};
 use serde_json::json;
@@ -136,6 +138,8 @@ fn each_method_is_a_tool_with_its_mode() {
         }
     );
     assert!(rename.definition().strict && rename.definition().stop_after_tool_call);
+    let v = strict_check::violations(&rename.definition().parameters);
+    assert!(v.is_empty(), "{v:?}");
     assert_eq!(
         rename.definition().parameters["additionalProperties"],
         false
@@ -249,6 +253,7 @@ async fn toolkit_wide_strict_and_string_lists() {
     assert!(d.strict);
     assert_eq!(d.mode, ExecutionMode::RequiresConfirmation);
     assert_eq!(d.parameters["additionalProperties"], false);
+    assert!(strict_check::violations(&d.parameters).is_empty());
     assert_eq!(tools[0].invoke(json!(null), ctx("")).await.unwrap(), "pong");
 }
 

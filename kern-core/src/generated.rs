@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde::de::{Deserialize, DeserializeOwned, Deserializer, Error as _};
 use serde_json::{Map, Value};
 
-use crate::tool::{ToolError, ToolResult};
+use crate::tool::{ToolContext, ToolError, ToolResult};
 
 /// How many fields are kept on the stack while deserializing; args structs with more use the
 /// heap.
@@ -417,6 +417,25 @@ pub trait JsonKind {
     }
 }
 impl<T> JsonKind for &Wrap<T> {}
+
+/// The `ToolContext` parameter of a generated tool: a parameter whose type is named
+/// `ToolContext` is the tool's context, and this checks that it is kern's.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not kern's `ToolContext`",
+    label = "a parameter whose type is named `ToolContext` is the tool's context",
+    note = "to take a type of your own named `ToolContext` as an argument, name it through an alias (`type MyContext = my::ToolContext;`)"
+)]
+pub trait ContextParam: Sized {
+    /// The context the function takes.
+    fn from_context(ctx: ToolContext) -> Self;
+}
+
+impl ContextParam for ToolContext {
+    #[inline]
+    fn from_context(ctx: ToolContext) -> Self {
+        ctx
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -47,7 +47,7 @@ pub mod __private {
     pub use serde_json;
     pub use tokio;
 
-    pub use crate::generated::{ToolArg, ToolArgs};
+    pub use crate::generated::{ContextParam, ToolArg, ToolArgs};
     pub use crate::schema::parameters_for;
     pub use crate::tool::run_blocking;
     pub use crate::toolkit::{ToolkitConfig, contains as toolkit_contains, toolkit_into_tools};

@@ -53,14 +53,35 @@ pub fn parameters_for<T: JsonSchema>(strict: bool) -> Value {
     value
 }
 
-/// Rewrites a schema, in place, into the form OpenAI's strict function calling accepts:
-/// every object schema with `properties` lists all of them in `required` and gets
-/// `"additionalProperties": false`, and the properties that were optional become nullable;
-/// `oneOf` becomes `anyOf`; `format` values strict mode refuses are dropped; a `$ref` keeps no
-/// sibling keywords.
+/// Annotations strict mode does not take; dropping them changes nothing a model may send.
+const ANNOTATIONS: &[&str] = &[
+    "default",
+    "examples",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "$comment",
+    "$schema",
+    "$id",
+    "contentEncoding",
+    "contentMediaType",
+];
+
+/// Rewrites a schema, in place, into the form OpenAI's strict function calling accepts, only in
+/// ways that keep every value the rewritten schema allows decodable:
 ///
-/// Maps (objects whose `additionalProperties` is a schema) are left as they are: strict mode
-/// cannot express them, and OpenAI will refuse such a tool.
+/// - every object schema with `properties` lists all of them in `required` and gets
+///   `"additionalProperties": false`; a property that was optional keeps its schema (one whose
+///   type takes `null`, as `Option<T>`'s does, can still be `null`; one that was optional by
+///   `#[serde(default)]` must now be sent, since `null` would not decode);
+/// - `oneOf` becomes `anyOf`; a `$ref` keeps no sibling keywords;
+/// - `format` values strict mode refuses are dropped, and so are annotations (`default`,
+///   `examples`, …) and `uniqueItems` (a set decodes an array with repeated items);
+/// - `minLength`/`maxLength` (a `char` is a string of length 1) become a `pattern`.
+///
+/// What strict mode cannot express is left in place and reported by [`strict_violations`]:
+/// maps (`additionalProperties` with a schema), `serde_json::Value` (a schema without a type),
+/// tuples (`prefixItems`), `allOf`, `not` and the like.
 pub fn make_strict(schema: &mut Value) {
     let Value::Object(obj) = schema else {
         return;
@@ -68,10 +89,32 @@ pub fn make_strict(schema: &mut Value) {
     if obj.contains_key("$ref") {
         obj.retain(|k, _| k == "$ref" || k == "$defs");
     }
+    for key in ANNOTATIONS {
+        obj.remove(*key);
+    }
+    obj.remove("uniqueItems");
     if let Some(Value::String(format)) = obj.get("format")
         && !STRICT_FORMATS.contains(&format.as_str())
     {
         obj.remove("format");
+    }
+    if (obj.contains_key("minLength") || obj.contains_key("maxLength"))
+        && !obj.contains_key("pattern")
+    {
+        let min = obj
+            .remove("minLength")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
+        let max = obj.remove("maxLength").and_then(|v| v.as_u64());
+        let count = match max {
+            Some(max) if max == min => format!("{{{min}}}"),
+            Some(max) => format!("{{{min},{max}}}"),
+            None => format!("{{{min},}}"),
+        };
+        obj.insert(
+            "pattern".into(),
+            Value::String(format!("^[\\s\\S]{count}$")),
+        );
     }
     if let Some(one_of) = obj.remove("oneOf") {
         match obj.get_mut("anyOf") {
@@ -86,26 +129,14 @@ pub fn make_strict(schema: &mut Value) {
         }
     }
     if let Some(Value::Object(props)) = obj.get("properties") {
-        let required: Vec<String> = match obj.get("required") {
-            Some(Value::Array(r)) => r
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect(),
-            _ => Vec::new(),
-        };
-        let names: Vec<String> = props.keys().cloned().collect();
-        if let Some(Value::Object(props)) = obj.get_mut("properties") {
-            for (name, prop) in props.iter_mut() {
-                if !required.contains(name) {
-                    make_nullable(prop);
-                }
-            }
+        let names: Vec<Value> = props.keys().cloned().map(Value::String).collect();
+        obj.insert("required".into(), Value::Array(names));
+        if matches!(
+            obj.get("additionalProperties"),
+            None | Some(Value::Bool(true))
+        ) {
+            obj.insert("additionalProperties".into(), Value::Bool(false));
         }
-        obj.insert(
-            "required".into(),
-            Value::Array(names.into_iter().map(Value::String).collect()),
-        );
-        obj.insert("additionalProperties".into(), Value::Bool(false));
     }
     for (key, value) in obj.iter_mut() {
         match key.as_str() {
@@ -125,48 +156,182 @@ pub fn make_strict(schema: &mut Value) {
     }
 }
 
-/// Makes a (sub)schema also accept `null`.
-fn make_nullable(schema: &mut Value) {
-    let null = Value::String("null".into());
-    if let Value::Object(obj) = schema {
-        if obj.contains_key("$ref") || obj.contains_key("allOf") || obj.contains_key("oneOf") {
-            let inner = std::mem::take(obj);
-            obj.insert(
-                "anyOf".into(),
-                Value::Array(vec![
-                    Value::Object(inner),
-                    serde_json::json!({ "type": "null" }),
-                ]),
-            );
-            return;
+/// The keywords a strict schema may use.
+const STRICT_KEYWORDS: &[&str] = &[
+    "type",
+    "properties",
+    "required",
+    "additionalProperties",
+    "items",
+    "anyOf",
+    "enum",
+    "const",
+    "description",
+    "title",
+    "$ref",
+    "$defs",
+    "definitions",
+    "format",
+    "pattern",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minItems",
+    "maxItems",
+];
+
+/// What keeps a schema (after [`make_strict`]) from being one OpenAI's strict function calling
+/// accepts: one sentence per problem, naming where it is (`` `properties.counts` ``). Empty
+/// when the schema is fine. `Agent::build` refuses a strict tool whose schema has any.
+pub fn strict_violations(schema: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    if schema.get("type").and_then(Value::as_str) != Some("object") {
+        out.push("the parameters are not an object schema".to_owned());
+    }
+    check_strict(schema, "", &mut out);
+    out
+}
+
+/// Whether Anthropic's strict tool use takes this (strict) schema: what OpenAI's strict mode
+/// takes ([`strict_violations`] is empty), without the constraints Anthropic's does not support
+/// (numeric bounds, `multipleOf`, string lengths, `maxItems`, `minItems` above 1) and without
+/// recursion. The Anthropic provider sends a strict tool with `"strict": true` only then (a
+/// `u8` argument has bounds); otherwise the tool goes without, and arguments out of range come
+/// back to the model as tool errors.
+pub fn anthropic_strict_accepts(schema: &Value) -> bool {
+    fn constrained(schema: &Value) -> bool {
+        match schema {
+            Value::Object(obj) => obj.iter().any(|(k, v)| match k.as_str() {
+                "minimum" | "maximum" | "exclusiveMinimum" | "exclusiveMaximum" | "multipleOf"
+                | "minLength" | "maxLength" | "maxItems" => true,
+                "minItems" => v.as_u64().is_none_or(|n| n > 1),
+                "$ref" => v.as_str() == Some("#"),
+                "enum" | "const" => false,
+                _ => constrained(v),
+            }),
+            Value::Array(items) => items.iter().any(constrained),
+            _ => false,
         }
-        if let Some(Value::Array(any)) = obj.get_mut("anyOf") {
-            if !any.iter().any(accepts_only_null) {
-                any.push(serde_json::json!({ "type": "null" }));
+    }
+    fn refs<'a>(schema: &'a Value, out: &mut Vec<&'a str>) {
+        match schema {
+            Value::Object(obj) => {
+                if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
+                    out.push(r.trim_start_matches("#/$defs/"));
+                }
+                obj.values().for_each(|v| refs(v, out));
             }
-            return;
-        }
-        match obj.get_mut("type") {
-            Some(Value::String(t)) if t != "null" => {
-                let t = std::mem::take(t);
-                obj.insert(
-                    "type".into(),
-                    Value::Array(vec![Value::String(t), null.clone()]),
-                );
-            }
-            Some(Value::Array(types)) if !types.contains(&null) => types.push(null.clone()),
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
             _ => {}
         }
-        if let Some(Value::Array(values)) = obj.get_mut("enum")
-            && !values.contains(&Value::Null)
-        {
-            values.push(Value::Null);
+    }
+    /// Whether definition `name` reaches itself through `$ref`s.
+    fn recursive(defs: &Map<String, Value>, name: &str) -> bool {
+        let mut stack = vec![name];
+        let mut seen: Vec<&str> = Vec::new();
+        while let Some(n) = stack.pop() {
+            let mut next = Vec::new();
+            if let Some(d) = defs.get(n) {
+                refs(d, &mut next);
+            }
+            for r in next {
+                if r == name {
+                    return true;
+                }
+                if !seen.contains(&r) {
+                    seen.push(r);
+                    stack.push(r);
+                }
+            }
         }
+        false
+    }
+    if !strict_violations(schema).is_empty() || constrained(schema) {
+        return false;
+    }
+    match schema.get("$defs") {
+        Some(Value::Object(defs)) => !defs.keys().any(|name| recursive(defs, name)),
+        _ => true,
     }
 }
 
-fn accepts_only_null(schema: &Value) -> bool {
-    schema.get("type").and_then(Value::as_str) == Some("null")
+fn check_strict(schema: &Value, at: &str, out: &mut Vec<String>) {
+    let place = if at.is_empty() {
+        "the parameters".to_owned()
+    } else {
+        format!("`{at}`")
+    };
+    let child = |key: &str| {
+        if at.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{at}.{key}")
+        }
+    };
+    let any_value =
+        || format!("{place} accepts any value (a `serde_json::Value`?): strict mode needs a type");
+    let Value::Object(obj) = schema else {
+        out.push(any_value());
+        return;
+    };
+    if !["type", "anyOf", "$ref", "enum", "const"]
+        .iter()
+        .any(|k| obj.contains_key(*k))
+    {
+        out.push(any_value());
+    }
+    for key in obj.keys() {
+        if key == "prefixItems" {
+            out.push(format!(
+                "{place} is a tuple (`prefixItems`), which strict mode cannot express: use a struct"
+            ));
+        } else if !STRICT_KEYWORDS.contains(&key.as_str()) {
+            out.push(format!(
+                "{place} uses `{key}`, which strict mode does not support"
+            ));
+        }
+    }
+    match obj.get("additionalProperties") {
+        None | Some(Value::Bool(false)) => {}
+        Some(_) if !obj.contains_key("properties") => out.push(format!(
+            "{place} is a map (`additionalProperties`), which strict mode cannot express: use a struct or a list of pairs"
+        )),
+        Some(_) => out.push(format!(
+            "{place} takes additional properties, which strict mode cannot express"
+        )),
+    }
+    let is_object = match obj.get("type") {
+        Some(Value::String(t)) => t == "object",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "object"),
+        _ => false,
+    };
+    if is_object && !obj.contains_key("properties") && !obj.contains_key("additionalProperties") {
+        out.push(format!(
+            "{place} is an object without properties, which strict mode cannot express"
+        ));
+    }
+    for (key, value) in obj {
+        match key.as_str() {
+            "properties" | "$defs" | "definitions" => {
+                if let Value::Object(children) = value {
+                    for (name, c) in children {
+                        check_strict(c, &child(&format!("{key}.{name}")), out);
+                    }
+                }
+            }
+            "items" => check_strict(value, &child("items"), out),
+            "anyOf" => {
+                if let Value::Array(children) = value {
+                    for (i, c) in children.iter().enumerate() {
+                        check_strict(c, &child(&format!("{key}.{i}")), out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 #[cfg(test)]
@@ -175,12 +340,12 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn optional_property_becomes_required_and_nullable() {
+    fn optional_properties_become_required_and_keep_their_schema() {
         let mut s = json!({
             "type": "object",
             "properties": {
                 "a": {"type": "string"},
-                "b": {"type": "integer", "format": "uint32", "minimum": 0},
+                "b": {"type": "integer", "format": "uint32", "minimum": 0, "default": 3},
                 "c": {"$ref": "#/$defs/C", "description": "see C"},
                 "d": {"type": "string", "enum": ["x", "y"]},
                 "e": {"anyOf": [{"type": "string"}, {"type": "null"}]}
@@ -188,21 +353,59 @@ mod tests {
             "required": ["a"]
         });
         make_strict(&mut s);
+        // `b` was optional by `#[serde(default)]`: it must now be sent, not `null` (which a
+        // `u32` does not decode from); `e` (an `Option`) still takes `null`.
         assert_eq!(
             s,
             json!({
                 "type": "object",
                 "properties": {
                     "a": {"type": "string"},
-                    "b": {"type": ["integer", "null"], "minimum": 0},
-                    "c": {"anyOf": [{"$ref": "#/$defs/C"}, {"type": "null"}]},
-                    "d": {"type": ["string", "null"], "enum": ["x", "y", null]},
+                    "b": {"type": "integer", "minimum": 0},
+                    "c": {"$ref": "#/$defs/C"},
+                    "d": {"type": "string", "enum": ["x", "y"]},
                     "e": {"anyOf": [{"type": "string"}, {"type": "null"}]}
                 },
                 "required": ["a", "b", "c", "d", "e"],
                 "additionalProperties": false
             })
         );
+        assert!(strict_violations(&s).is_empty());
+    }
+
+    #[test]
+    fn sets_and_chars_are_rewritten() {
+        let mut s = json!({"type": "object", "properties": {
+            "tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": true},
+            "initial": {"type": "string", "minLength": 1, "maxLength": 1},
+            "short": {"type": "string", "maxLength": 8}
+        }});
+        make_strict(&mut s);
+        assert!(s["properties"]["tags"].get("uniqueItems").is_none());
+        assert_eq!(s["properties"]["initial"]["pattern"], "^[\\s\\S]{1}$");
+        assert!(s["properties"]["initial"].get("minLength").is_none());
+        assert_eq!(s["properties"]["short"]["pattern"], "^[\\s\\S]{0,8}$");
+        assert!(strict_violations(&s).is_empty());
+    }
+
+    #[test]
+    fn what_strict_mode_cannot_express_is_reported() {
+        let mut s = json!({"type": "object", "properties": {
+            "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "any": true,
+            "maybe": {},
+            "pair": {"type": "array", "prefixItems": [{"type": "integer"}, {"type": "string"}]}
+        }});
+        make_strict(&mut s);
+        let v = strict_violations(&s);
+        assert_eq!(v.len(), 4, "{v:?}");
+        assert!(v[0].contains("`properties.any` accepts any value"), "{v:?}");
+        assert!(v[1].contains("`properties.counts` is a map"), "{v:?}");
+        assert!(
+            v[2].contains("`properties.maybe` accepts any value"),
+            "{v:?}"
+        );
+        assert!(v[3].contains("`properties.pair` is a tuple"), "{v:?}");
     }
 
     #[test]
@@ -234,7 +437,8 @@ mod tests {
         assert_eq!(any.len(), 2);
         assert!(s["properties"]["choice"].get("oneOf").is_none());
         assert_eq!(any[1]["required"], json!(["b"]));
-        assert_eq!(any[1]["properties"]["b"]["type"], json!(["string", "null"]));
+        // Optional by `#[serde(default)]`, not by `Option`: required, and not nullable.
+        assert_eq!(any[1]["properties"]["b"]["type"], json!("string"));
     }
 
     #[test]
@@ -245,6 +449,22 @@ mod tests {
             s,
             json!({"type": "object", "additionalProperties": {"type": "integer"}})
         );
+        assert_eq!(strict_violations(&s).len(), 1);
+    }
+
+    #[test]
+    fn anthropic_strict_takes_no_bounds_and_no_recursion() {
+        let plain = json!({"type": "object", "properties": {"a": {"type": "string", "pattern": "^[\\s\\S]{1}$"}, "b": {"type": "array", "items": {"type": "boolean"}, "minItems": 1}}, "required": ["a", "b"], "additionalProperties": false});
+        assert!(anthropic_strict_accepts(&plain));
+        let bounded = json!({"type": "object", "properties": {"n": {"type": "integer", "minimum": 0}}, "required": ["n"], "additionalProperties": false});
+        assert!(strict_violations(&bounded).is_empty());
+        assert!(!anthropic_strict_accepts(&bounded));
+        let recursive = json!({"type": "object", "properties": {"t": {"$ref": "#/$defs/T"}}, "required": ["t"], "additionalProperties": false,
+            "$defs": {"T": {"type": "object", "properties": {"c": {"type": "array", "items": {"$ref": "#/$defs/T"}}}, "required": ["c"], "additionalProperties": false}}});
+        assert!(strict_violations(&recursive).is_empty());
+        assert!(!anthropic_strict_accepts(&recursive));
+        let map = json!({"type": "object", "additionalProperties": {"type": "string"}});
+        assert!(!anthropic_strict_accepts(&map));
     }
 
     #[derive(JsonSchema)]

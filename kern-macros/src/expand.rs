@@ -3,7 +3,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
-use syn::Ident;
+use syn::{FnArg, Ident, ItemFn, Pat};
 
 use crate::ast::{ToolFn, ToolSig, pascal_case};
 use crate::valid::{Mode, Spec};
@@ -22,7 +22,7 @@ pub fn args_struct(
     let params: Vec<_> = sig.inputs.params().collect();
     let fields = params.iter().map(|p| {
         let ident = &p.ident;
-        let ty = p.field_ty(krate);
+        let ty = p.field_ty();
         let doc = p.description.as_deref().map(|d| quote!(#[doc = #d]));
         quote!(#doc pub #ident: #ty,)
     });
@@ -30,6 +30,7 @@ pub fn args_struct(
     let names: Vec<_> = params.iter().map(|p| &p.name).collect();
     let indices = 0..names.len();
     let idents: Vec<_> = params.iter().map(|p| &p.ident).collect();
+    let locals: Vec<_> = params.iter().map(|p| p.local()).collect();
     let schema_name = args_ident.to_string();
     let private = quote!(#krate::__private);
     quote! {
@@ -44,18 +45,18 @@ pub fn args_struct(
             const FIELDS: &'static [&'static str] = &[#(#names),*];
 
             #[inline]
-            fn index_of(__kern_name: &str) -> ::std::option::Option<usize> {
+            fn index_of(__kern_name: &str) -> ::core::option::Option<usize> {
                 match __kern_name {
-                    #(#names => ::std::option::Option::Some(#indices),)*
-                    _ => ::std::option::Option::None,
+                    #(#names => ::core::option::Option::Some(#indices),)*
+                    _ => ::core::option::Option::None,
                 }
             }
 
             fn visit(
                 __kern_fields: &mut #private::output::Fields<'_>,
-            ) -> ::std::option::Option<Self> {
+            ) -> ::core::option::Option<Self> {
                 #(#visits)*
-                ::std::option::Option::Some(#args_ident { #(#idents: #idents?),* })
+                ::core::option::Option::Some(#args_ident { #(#idents: #locals?),* })
             }
         }
 
@@ -63,7 +64,7 @@ pub fn args_struct(
         impl<'de> #private::serde::Deserialize<'de> for #args_ident {
             fn deserialize<D: #private::serde::Deserializer<'de>>(
                 __kern_deserializer: D,
-            ) -> ::std::result::Result<Self, D::Error> {
+            ) -> ::core::result::Result<Self, D::Error> {
                 #private::output::deserialize_args(__kern_deserializer)
             }
         }
@@ -95,7 +96,7 @@ fn mode_expr(
         Mode::RequiresConfirmation => quote!(#krate::ExecutionMode::RequiresConfirmation),
         Mode::RequiresUserInput(fields) => quote! {
             #krate::ExecutionMode::RequiresUserInput {
-                fields: ::std::vec![#(::std::string::String::from(#fields)),*],
+                fields: ::std::vec![#(<::std::string::String as ::core::convert::From<&str>>::from(#fields)),*],
             }
         },
         Mode::Toolkit => {
@@ -165,12 +166,12 @@ pub fn convert(expr: TokenStream, span: Span, krate: &TokenStream) -> TokenStrea
             .__kern_result_kind()
             .split(__kern_out)
         {
-            ::std::result::Result::Ok(__kern_value) => {
+            ::core::result::Result::Ok(__kern_value) => {
                 (&#krate::__private::output::Wrap(&__kern_value))
                     .__kern_output_kind()
                     .into_result(__kern_value)
             }
-            ::std::result::Result::Err(__kern_error) => ::std::result::Result::Err(__kern_error),
+            ::core::result::Result::Err(__kern_error) => ::core::result::Result::Err(__kern_error),
         }
     }}
 }
@@ -194,8 +195,8 @@ pub fn calls(
     invoke_setup: &TokenStream,
 ) -> Calls {
     let pattern = sig.inputs.destructure(args_ident);
-    let ctx = quote!(__kern_ctx);
-    let call_args = sig.inputs.call_args(&ctx);
+    let call_args = sig.inputs.call_args();
+    let context = sig.inputs.context_setup(krate);
     let span = sig.output_span();
     let await_ = sig.is_async.then(|| quote!(.await));
 
@@ -203,7 +204,8 @@ pub fn calls(
     let entrypoint = quote! {
         let #pattern = #krate::__private::output::args_from_ref::<#args_ident>(__kern_json)?;
         #[allow(unused_variables)]
-        let #ctx = #krate::ToolContext::default();
+        let __kern_ctx = <#krate::ToolContext as ::core::default::Default>::default();
+        #context
         #entry_prelude
         #entry_convert
     };
@@ -215,6 +217,7 @@ pub fn calls(
             #invoke_setup
             ::std::boxed::Box::pin(async move {
                 let #pattern = __kern_args?;
+                #context
                 #invoke_convert
             })
         }
@@ -226,6 +229,7 @@ pub fn calls(
                 let __kern_args = __kern_args?;
                 #krate::__private::run_blocking(move || {
                     let #pattern = __kern_args;
+                    #context
                     #invoke_convert
                 })
                 .await
@@ -237,7 +241,7 @@ pub fn calls(
 
 /// The expansion of `#[tool]`.
 pub fn tool(tool: ToolFn, spec: &Spec, krate: &TokenStream) -> TokenStream {
-    let ToolFn { item, sig } = tool;
+    let ToolFn { item, sig, .. } = tool;
     let ident = &sig.ident;
     let vis = &item.vis;
     let args_ident = format_ident!(
@@ -247,9 +251,8 @@ pub fn tool(tool: ToolFn, spec: &Spec, krate: &TokenStream) -> TokenStream {
     );
 
     let (docs, attrs): (Vec<_>, Vec<_>) = item.attrs.iter().partition(|a| a.path().is_ident("doc"));
-    let mut call_sig = item.sig.clone();
-    call_sig.ident = Ident::new("call", ident.span());
-    let block = &item.block;
+    let call = call_fn(&item, &sig);
+    let unit = unit_struct(vis, ident);
     let name = &spec.name;
 
     let args = args_struct(&sig, &args_ident, vis, name, krate);
@@ -266,8 +269,13 @@ pub fn tool(tool: ToolFn, spec: &Spec, krate: &TokenStream) -> TokenStream {
     let expanded = quote! {
         #(#docs)*
         #[allow(non_camel_case_types)]
-        #[derive(Clone, Copy, Debug, Default)]
-        #vis struct #ident;
+        #[derive(
+            ::core::clone::Clone,
+            ::core::marker::Copy,
+            ::core::fmt::Debug,
+            ::core::default::Default,
+        )]
+        #unit
 
         #args
 
@@ -277,7 +285,7 @@ pub fn tool(tool: ToolFn, spec: &Spec, krate: &TokenStream) -> TokenStream {
 
             /// The function itself, callable from Rust with typed arguments.
             #(#attrs)*
-            #vis #call_sig #block
+            #call
 
             /// The tool's name, as the model calls it.
             pub fn name(&self) -> &'static str {
@@ -318,7 +326,7 @@ pub fn tool(tool: ToolFn, spec: &Spec, krate: &TokenStream) -> TokenStream {
             fn check_args(
                 &self,
                 __kern_json: &#krate::__private::serde_json::Value,
-            ) -> ::std::result::Result<(), #krate::ToolError> {
+            ) -> ::core::result::Result<(), #krate::ToolError> {
                 #krate::__private::output::args_from_ref::<#args_ident>(__kern_json).map(|_| ())
             }
         }
@@ -359,9 +367,133 @@ fn item_attrs(item: &mut syn::Item) -> Option<&mut Vec<syn::Attribute>> {
     }
 }
 
-/// The original function, when the signature is too broken to expand: so the error is the only
-/// error.
-pub fn fallback(tool: &ToolFn) -> TokenStream {
+/// `struct name;`, spanned on the function's name: rustc's "`name` defined here" (in E0618,
+/// when the tool is called as a function) points there.
+fn unit_struct(vis: &syn::Visibility, ident: &Ident) -> TokenStream {
+    quote_spanned!(ident.span()=> #vis struct #ident;)
+}
+
+/// The function as `call`, its body unchanged. Its parameters are bound inside the body, after
+/// local items that shadow the tool's name and the parameters' names: a unit struct of that
+/// name (this tool, another tool) would otherwise turn the binding into a pattern matching it.
+pub fn call_fn(item: &ItemFn, sig: &ToolSig) -> TokenStream {
+    let mut call_sig = item.sig.clone();
+    call_sig.ident = Ident::new("call", sig.ident.span());
+    call_sig.variadic = None;
+    let mut rebinds = Vec::new();
+    let mut shadowed: Vec<Ident> = vec![sig.ident.clone()];
+    for (i, input) in call_sig.inputs.iter_mut().enumerate() {
+        if let FnArg::Typed(t) = input {
+            let local = format_ident!("__kern_p{}", i);
+            let pat = std::mem::replace(
+                &mut *t.pat,
+                Pat::Ident(syn::PatIdent {
+                    attrs: Vec::new(),
+                    by_ref: None,
+                    mutability: None,
+                    ident: local.clone(),
+                    subpat: None,
+                }),
+            );
+            if let Pat::Ident(p) = &pat
+                && !shadowed.contains(&p.ident)
+            {
+                shadowed.push(p.ident.clone());
+            }
+            rebinds.push(quote!(let #pat = #local;));
+        }
+    }
+    let vis = &item.vis;
+    let block = &item.block;
+    quote! {
+        #vis #call_sig {
+            #(
+                #[allow(dead_code, non_snake_case, clippy::all)]
+                fn #shadowed() {}
+            )*
+            #(#rebinds)*
+            #block
+        }
+    }
+}
+
+/// What is emitted when the tool cannot be generated (its signature is in error): the unit
+/// struct with the same items as a generated tool (`call` when the function can be one), so
+/// that code using the tool gives no further errors; one mistake, one error. The bodies are
+/// never run: the crate does not compile.
+pub fn fallback(tool: &ToolFn, spec: &Spec, krate: &TokenStream) -> TokenStream {
+    let item = &tool.item;
+    let ident = &tool.sig.ident;
+    let vis = &item.vis;
+    let name = &spec.name;
+    let (docs, attrs): (Vec<_>, Vec<_>) = item.attrs.iter().partition(|a| a.path().is_ident("doc"));
+    let unit = unit_struct(vis, ident);
+    let call = (tool.sig.inputs.receiver.is_none()).then(|| {
+        let call = call_fn(item, &tool.sig);
+        quote! {
+            #(#attrs)*
+            #call
+        }
+    });
+    let expanded = quote! {
+        #(#docs)*
+        #[allow(non_camel_case_types)]
+        #[derive(
+            ::core::clone::Clone,
+            ::core::marker::Copy,
+            ::core::fmt::Debug,
+            ::core::default::Default,
+        )]
+        #unit
+
+        #[allow(unused_variables, clippy::all)]
+        impl #ident {
+            /// The tool's name, as the model calls it.
+            pub const NAME: &'static str = #name;
+
+            #call
+
+            /// The tool's name, as the model calls it.
+            pub fn name(&self) -> &'static str {
+                Self::NAME
+            }
+
+            /// The tool's definition.
+            pub fn definition(&self) -> &'static #krate::ToolDefinition {
+                ::core::unreachable!()
+            }
+
+            /// The tool's result for JSON arguments.
+            pub async fn entrypoint(
+                &self,
+                __kern_json: &#krate::__private::serde_json::Value,
+            ) -> #krate::ToolResult {
+                ::core::unreachable!()
+            }
+        }
+
+        #[automatically_derived]
+        #[allow(unused_variables)]
+        impl #krate::Tool for #ident {
+            fn definition(&self) -> &#krate::ToolDefinition {
+                ::core::unreachable!()
+            }
+
+            fn invoke(
+                &self,
+                __kern_json: #krate::__private::serde_json::Value,
+                __kern_ctx: #krate::ToolContext,
+            ) -> #krate::__private::futures::future::BoxFuture<'static, #krate::ToolResult> {
+                ::core::unreachable!()
+            }
+        }
+    };
+    with_cfgs(expanded, &item.attrs)
+}
+
+/// The item as it was: for a function that is no free function (a method, an associated
+/// function), where a tool value cannot be emitted.
+pub fn plain(tool: &ToolFn) -> TokenStream {
     let item = &tool.item;
     quote!(#item)
 }

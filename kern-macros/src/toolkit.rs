@@ -68,6 +68,16 @@ pub fn derive(mut input: DeriveInput) -> TokenStream {
             "a toolkit struct cannot be generic: each method's definition is built once, for concrete types",
         ));
     }
+    if let Data::Struct(data) = &input.data {
+        for field in &data.fields {
+            for a in field.attrs.iter().filter(|a| a.path().is_ident("toolkit")) {
+                errors.push(syn::Error::new_spanned(
+                    a,
+                    "`#[toolkit(..)]` goes on the struct, or on a method of its `#[toolkit_methods]` block, not on a field",
+                ));
+            }
+        }
+    }
     let metas = toolkit_metas(&mut input.attrs, false, &mut errors);
     let args = match ToolkitArgs::from_list(&metas) {
         Ok(args) => args,
@@ -123,7 +133,10 @@ pub fn derive(mut input: DeriveInput) -> TokenStream {
         &args.requires_user_input,
         quote! {
             #krate::ExecutionMode::RequiresUserInput {
-                fields: __kern_params.iter().map(|__kern_p| ::std::string::String::from(*__kern_p)).collect(),
+                fields: ::core::iter::Iterator::collect(::core::iter::Iterator::map(
+                    __kern_params.iter(),
+                    |__kern_p| <::std::string::String as ::core::convert::From<&str>>::from(*__kern_p),
+                )),
             }
         },
     );
@@ -248,13 +261,14 @@ pub fn methods(args: TokenStream, mut item: ItemImpl) -> TokenStream {
     let toolkit = quote!(#self_ty);
 
     let mut methods = Vec::new();
+    let mut tool_names: Vec<(String, String)> = Vec::new();
     for impl_item in item.items.iter_mut() {
         let ImplItem::Fn(f) = impl_item else { continue };
         let metas = toolkit_metas(&mut f.attrs, true, &mut errors);
         let margs = match MethodArgs::from_list(&metas) {
             Ok(a) => a,
             Err(e) => {
-                errors.push(e.into());
+                errors.push(attr::darling_error(e));
                 MethodArgs::default()
             }
         };
@@ -266,23 +280,36 @@ pub fn methods(args: TokenStream, mut item: ItemImpl) -> TokenStream {
             continue;
         }
         let mut sig_errors = Vec::new();
-        let sig = ToolSig::parse(&mut f.sig, &f.attrs, &mut sig_errors);
+        let sig = ToolSig::parse(&mut f.sig, &f.attrs, &mut sig_errors, &mut errors);
         valid::check_signature(&sig, true, &mut sig_errors);
-        let name = match &margs.name {
+        valid::check_docs(&sig, &mut errors);
+        let (name, name_span) = match &margs.name {
             Some(n) => {
                 if !valid::valid_tool_name(&n.value) {
                     errors.push(valid::tool_name_error(&n.value, n.span));
                 }
-                n.value.clone()
+                (n.value.clone(), n.span)
             }
             None => {
                 let name = sig.default_name();
                 if !valid::valid_tool_name(&name) {
                     errors.push(valid::tool_name_error(&name, sig.ident.span()));
                 }
-                name
+                (name, sig.ident.span())
             }
         };
+        if is_set(&margs.strict) {
+            valid::check_strict_params(&sig, &mut errors);
+        }
+        if let Some((_, first)) = tool_names.iter().find(|(n, _)| *n == name) {
+            errors.push(syn::Error::new(
+                name_span,
+                format!(
+                    "two tools of this toolkit are named `{name}` (the other is the method `{first}`): the model could not tell them apart; rename one with `#[toolkit(name = \"..\")]`"
+                ),
+            ));
+        }
+        tool_names.push((name.clone(), sig.ident.to_string()));
         let spec = Spec {
             name,
             description: margs
@@ -332,7 +359,7 @@ pub fn methods(args: TokenStream, mut item: ItemImpl) -> TokenStream {
             &krate,
             &quote!(__kern_toolkit.#method),
             &quote!(),
-            &quote!(let __kern_toolkit = ::std::sync::Arc::clone(&self.0);),
+            &quote!(let __kern_toolkit = <::std::sync::Arc<#toolkit> as ::core::clone::Clone>::clone(&self.0);),
         );
         entries.push(quote! {
             #[allow(non_camel_case_types)]
@@ -356,7 +383,7 @@ pub fn methods(args: TokenStream, mut item: ItemImpl) -> TokenStream {
                 fn check_args(
                     &self,
                     __kern_json: &#krate::__private::serde_json::Value,
-                ) -> ::std::result::Result<(), #krate::ToolError> {
+                ) -> ::core::result::Result<(), #krate::ToolError> {
                     #krate::__private::output::args_from_ref::<#args_ident>(__kern_json).map(|_| ())
                 }
             }
@@ -367,7 +394,7 @@ pub fn methods(args: TokenStream, mut item: ItemImpl) -> TokenStream {
     let method_names = names.iter().map(|(n, _)| n);
     let constructors = names.iter().map(|(n, t)| {
         quote! {
-            (#n, ::std::sync::Arc::new(#t(::std::sync::Arc::clone(&self))) as ::std::sync::Arc<dyn #krate::Tool>)
+            (#n, ::std::sync::Arc::new(#t(<::std::sync::Arc<Self> as ::core::clone::Clone>::clone(&self))) as ::std::sync::Arc<dyn #krate::Tool>)
         }
     });
     let errors = errors.into_iter().map(|e| e.into_compile_error());

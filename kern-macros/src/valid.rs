@@ -86,6 +86,24 @@ pub fn suggestion<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>)
 /// Checks the signature rules of a tool function. `method` is true for toolkit methods (which
 /// take `&self`).
 pub fn check_signature(sig: &ToolSig, method: bool, errors: &mut Vec<syn::Error>) {
+    if let Some(span) = sig.unsafety {
+        errors.push(syn::Error::new(
+            span,
+            "a tool cannot be `unsafe`: the agent calls it with the model's arguments, so nothing can uphold its safety contract; make the function safe (with an `unsafe` block inside)",
+        ));
+    }
+    if let Some(span) = sig.abi {
+        errors.push(syn::Error::new(
+            span,
+            "a tool cannot have an `extern` ABI: it is called from Rust; remove `extern \"..\"` (or wrap the extern function in a plain one)",
+        ));
+    }
+    if let Some(span) = sig.variadic {
+        errors.push(syn::Error::new(
+            span,
+            "a tool cannot be variadic: its arguments are the fields of one JSON object",
+        ));
+    }
     if let Some(span) = sig.generics {
         errors.push(syn::Error::new(
             span,
@@ -105,21 +123,119 @@ pub fn check_signature(sig: &ToolSig, method: bool, errors: &mut Vec<syn::Error>
     }
 }
 
-/// The three exclusive flags: every one after the first set gets an error naming the first.
-pub fn check_exclusive(flags: &[(&str, Option<Flag>)], errors: &mut Vec<syn::Error>) {
-    let mut first: Option<&str> = None;
-    for (name, flag) in flags {
-        if let Some(flag) = flag.filter(|f| f.value) {
-            match first {
-                None => first = Some(name),
-                Some(first) => errors.push(syn::Error::new(
-                    flag.span,
-                    format!(
-                        "`{name}` cannot be combined with `{first}`: a tool has one execution mode"
-                    ),
-                )),
-            }
+/// Every documented parameter must be one: a name in the doc comment's arguments section that
+/// no parameter has is an error on its doc line, with a "did you mean".
+pub fn check_docs(sig: &ToolSig, errors: &mut Vec<syn::Error>) {
+    let bound: Vec<String> = sig
+        .inputs
+        .bound
+        .iter()
+        .map(|i| i.to_string().trim_start_matches("r#").to_owned())
+        .collect();
+    let mut seen: Vec<&str> = Vec::new();
+    for p in &sig.docs.params {
+        let span = sig
+            .doc_spans
+            .get(p.attr)
+            .copied()
+            .unwrap_or_else(|| sig.ident.span());
+        if !bound.contains(&p.name) {
+            errors.push(syn::Error::new(
+                span,
+                format!(
+                    "the doc comment documents `{}`, which is not a parameter of `{}`{}",
+                    p.name,
+                    sig.ident,
+                    suggestion(&p.name, bound.iter().map(String::as_str))
+                ),
+            ));
+        } else if seen.contains(&p.name.as_str()) {
+            errors.push(syn::Error::new(
+                span,
+                format!("the doc comment documents `{}` twice", p.name),
+            ));
         }
+        seen.push(&p.name);
+    }
+}
+
+/// What strict mode cannot express, seen in a parameter's type as written: a map, a tuple,
+/// `serde_json::Value` (also inside `Option`/`Vec`/`Box`). Types that hide them (aliases, your
+/// own structs) are caught when the agent is built.
+fn strict_obstacle(ty: &syn::Type) -> Option<(Span, &'static str)> {
+    let span = syn::spanned::Spanned::span(ty);
+    match ty {
+        syn::Type::Tuple(t) if !t.elems.is_empty() => Some((
+            span,
+            "a tuple, which strict mode cannot express (it has no `prefixItems`): use a struct",
+        )),
+        syn::Type::Paren(p) => strict_obstacle(&p.elem),
+        syn::Type::Group(g) => strict_obstacle(&g.elem),
+        syn::Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last()?;
+            let name = last.ident.to_string();
+            let value_path = p.path.segments.len() >= 2
+                && name == "Value"
+                && p.path
+                    .segments
+                    .iter()
+                    .rev()
+                    .nth(1)
+                    .is_some_and(|s| s.ident == "serde_json");
+            if ["HashMap", "BTreeMap", "IndexMap"].contains(&name.as_str()) {
+                return Some((
+                    span,
+                    "a map, which strict mode cannot express (a schema for `additionalProperties`): use a struct or a list of pairs",
+                ));
+            }
+            if value_path {
+                return Some((
+                    span,
+                    "any JSON value, which strict mode cannot express (it needs a type)",
+                ));
+            }
+            if ["Option", "Vec", "Box"].contains(&name.as_str())
+                && let syn::PathArguments::AngleBracketed(args) = &last.arguments
+                && let Some(syn::GenericArgument::Type(inner)) = args.args.first()
+            {
+                return strict_obstacle(inner);
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+/// A strict tool's parameters whose types strict mode cannot express: an error on each type.
+pub fn check_strict_params(sig: &ToolSig, errors: &mut Vec<syn::Error>) {
+    for p in sig.inputs.params() {
+        if let Some((span, what)) = strict_obstacle(&p.ty) {
+            errors.push(syn::Error::new(
+                span,
+                format!(
+                    "the tool is `strict`, and parameter `{}` is {what}; or remove `strict`",
+                    p.name
+                ),
+            ));
+        }
+    }
+}
+
+/// The three exclusive flags: when more than one is set, one error (one mistake), on the
+/// second, naming the others.
+pub fn check_exclusive(flags: &[(&str, Option<Flag>)], errors: &mut Vec<syn::Error>) {
+    let set: Vec<(&str, Flag)> = flags
+        .iter()
+        .filter_map(|(name, flag)| flag.filter(|f| f.value).map(|f| (*name, f)))
+        .collect();
+    if let [(first, _), (second, flag), rest @ ..] = set.as_slice() {
+        let more: String = rest.iter().map(|(n, _)| format!(" and `{n}`")).collect();
+        errors.push(syn::Error::new(
+            flag.span,
+            format!(
+                "`{second}`{more} cannot be combined with `{first}`: a tool has one execution mode; keep one"
+            ),
+        ));
     }
 }
 
@@ -143,6 +259,12 @@ pub fn validate_tool(args: &ToolArgs, sig: &ToolSig, errors: &mut Vec<syn::Error
         let fields = match &args.user_input_fields {
             None => params.iter().map(|p| (*p).to_owned()).collect(),
             Some(list) => {
+                if list.names.is_empty() {
+                    errors.push(syn::Error::new(
+                        list.span,
+                        "`user_input_fields` is empty: list the parameters the host supplies, or remove it and the host supplies them all",
+                    ));
+                }
                 let mut seen: Vec<&str> = Vec::new();
                 for field in &list.names {
                     if !params.contains(&field.value.as_str()) {
@@ -193,6 +315,10 @@ pub fn validate_tool(args: &ToolArgs, sig: &ToolSig, errors: &mut Vec<syn::Error
             name
         }
     };
+
+    if is_set(&args.strict) {
+        check_strict_params(sig, errors);
+    }
 
     Spec {
         name,

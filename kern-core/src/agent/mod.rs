@@ -296,6 +296,16 @@ impl AgentBuilder {
             if self.tools[..i].iter().any(|t| t.definition().name == *name) {
                 return Err(Error::Config(format!("two tools are named `{name}`")));
             }
+            // A strict tool whose schema strict mode cannot express would be refused by the
+            // provider (or mishandled): refused here, naming the parameter.
+            if tool.definition().strict
+                && let Some(problem) =
+                    crate::schema::strict_violations(&tool.definition().parameters).first()
+            {
+                return Err(Error::Config(format!(
+                    "tool `{name}` is strict, but {problem}; remove `strict` or change the type"
+                )));
+            }
         }
         Ok(Agent {
             inner: Arc::new(Inner {

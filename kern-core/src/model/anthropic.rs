@@ -47,7 +47,9 @@ const RAW_ARGUMENTS: &str = "_raw_arguments";
 ///   the API wants the roles to alternate, and within it the results come first, as the API
 ///   requires.
 ///
-/// A tool with [`ToolDefinition::strict`] is sent with `"strict": true` (strict tool use).
+/// A tool with [`ToolDefinition::strict`] is sent with `"strict": true` (strict tool use) when
+/// Anthropic takes its schema ([`crate::schema::anthropic_strict_accepts`]: no numeric bounds, no
+/// recursion), else without.
 ///
 /// ```no_run
 /// use kern_core::{Agent, model::Anthropic};
@@ -319,7 +321,8 @@ impl<'a> WireTool<'a> {
             name: &tool.name,
             description: &tool.description,
             input_schema: &tool.parameters,
-            strict: tool.strict,
+            // Strict only where Anthropic's strict tool use takes the schema.
+            strict: tool.strict && crate::schema::anthropic_strict_accepts(&tool.parameters),
         }
     }
 }

@@ -10,8 +10,8 @@ impl Shell {
     }
 }
 
-// The tool (or, for a signature the macro cannot expand, the function as written) is
-// still emitted: using it adds no error.
+// The tool is still emitted (a stand-in when the signature cannot be expanded):
+// using it adds no error.
 fn main() {
     let _ = Shell.run("ls".to_owned());
 }

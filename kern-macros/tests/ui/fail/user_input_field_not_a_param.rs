@@ -6,8 +6,8 @@ fn send(to: String, subject: String) -> String {
     to + &subject
 }
 
-// The tool (or, for a signature the macro cannot expand, the function as written) is
-// still emitted: using it adds no error.
+// The tool is still emitted (a stand-in when the signature cannot be expanded):
+// using it adds no error.
 fn main() {
     let _ = Agent::builder().tool(send);
     let _ = send::call("ada".to_owned(), "hi".to_owned());
