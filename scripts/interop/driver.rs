@@ -1,0 +1,432 @@
+//! The interop suite's driver: kern's providers against servers kern's authors did not write.
+//! `scripts/interop.sh` starts the servers and runs it; it is no example to run by hand offline
+//! (it needs those servers), so it lives here and not under `examples/`.
+//!
+//! ```text
+//! cargo run --example interop -- litellm BASE_URL
+//!     OpenAiChat, Anthropic and OpenAiResponses through LiteLLM's proxy at BASE_URL (which
+//!     forwards to the suite's scripted upstream): a plain and a streamed answer, and a
+//!     pause -> external result -> continue cycle, plain and streamed, for each.
+//! cargo run --example interop -- llama BASE_URL MODEL
+//!     OpenAiChat against llama-cpp-python's server at BASE_URL serving MODEL: plain and
+//!     streamed chat, and the token limit under both of its names.
+//! ```
+//!
+//! Every request goes to `BASE_URL/_case/<case>/...`: the suite's recording proxy takes the case
+//! from there, keeps the body for the SDK validation and forwards the rest of the path. One line
+//! is printed for each case, `PASS <case> <detail>` or `FAIL <case> <reason>` (and `INFO` for a
+//! measurement that is no assertion); the exit status is 1 when a case failed, 2 on bad usage.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use kern::model::{ModelChoice, ModelEvent};
+use kern::{ModelRequest, RunStream};
+use kern::prelude::*;
+use serde_json::json;
+
+/// What the scripted upstream answers a request without tools (`upstream.py`).
+const PLAIN_ANSWER: &str = "pong from the scripted upstream";
+/// The argument the scripted upstream passes for each required property.
+const UPSTREAM_ARGUMENT: &str = "A-17";
+/// What the host answers for the external tool; the upstream repeats it back.
+const EXTERNAL_RESULT: &str = "shipped on 2026-12-01, parcel 42";
+/// The most one case may take (a request to a 270M model on two cores included).
+const CASE_TIMEOUT: Duration = Duration::from_secs(180);
+/// The small limit the llama cases send.
+const SMALL_LIMIT: u32 = 8;
+
+/// Look up the shipping state of an order. The host does it, outside the agent.
+///
+/// # Arguments
+/// * `order_id` - The order's id, like A-17
+#[tool(external_execution)]
+fn lookup_order(order_id: String) -> Result<String, ToolError> {
+    Err(ToolError::new(format!(
+        "order {order_id}: only the host can look orders up"
+    )))
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Provider {
+    Chat,
+    Messages,
+    Responses,
+}
+
+impl Provider {
+    fn label(self) -> &'static str {
+        match self {
+            Provider::Chat => "openai-chat",
+            Provider::Messages => "anthropic",
+            Provider::Responses => "openai-responses",
+        }
+    }
+
+    /// The provider at LiteLLM, named by the model entries of `litellm.yaml`.
+    fn through_litellm(self, base: &str) -> Box<dyn Model> {
+        let quick = |t| Duration::from_secs(t);
+        match self {
+            Provider::Chat => Box::new(
+                OpenAiChat::new("kern-chat")
+                    .base_url(format!("{base}/v1"))
+                    .api_key("sk-interop")
+                    .max_retries(0)
+                    .timeout(quick(60)),
+            ),
+            Provider::Messages => Box::new(
+                Anthropic::new("kern-messages")
+                    .base_url(base)
+                    .api_key("sk-interop")
+                    .max_tokens(256)
+                    .max_retries(0)
+                    .timeout(quick(60)),
+            ),
+            Provider::Responses => Box::new(
+                OpenAiResponses::new("kern-responses")
+                    .base_url(format!("{base}/v1"))
+                    .api_key("sk-interop")
+                    .max_retries(0)
+                    .timeout(quick(60)),
+            ),
+        }
+    }
+}
+
+/// The outcome of one case: a detail on success, the reason on failure.
+type Outcome = std::result::Result<String, String>;
+
+#[derive(Default)]
+struct Report {
+    failed: usize,
+}
+
+impl Report {
+    async fn case<F: Future<Output = Outcome>>(&mut self, name: &str, case: F) {
+        let start = Instant::now();
+        let outcome = match tokio::time::timeout(CASE_TIMEOUT, case).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(format!("no answer within {} s", CASE_TIMEOUT.as_secs())),
+        };
+        let took = start.elapsed().as_secs_f32();
+        match outcome {
+            Ok(detail) => println!("PASS {name} ({took:.1} s) {detail}"),
+            Err(reason) => {
+                self.failed += 1;
+                println!("FAIL {name} ({took:.1} s) {reason}");
+            }
+        }
+    }
+}
+
+/// `Err` with `what` unless `ok`.
+fn check(ok: bool, what: impl FnOnce() -> String) -> std::result::Result<(), String> {
+    if ok { Ok(()) } else { Err(what()) }
+}
+
+fn agent(model: Box<dyn Model>, with_tool: bool) -> std::result::Result<Agent, String> {
+    let builder = Agent::builder()
+        .model(model)
+        .instructions("You are terse.")
+        .max_turns(4);
+    let builder = if with_tool {
+        builder.tool(lookup_order)
+    } else {
+        builder
+    };
+    builder.build().map_err(|e| format!("agent: {e}"))
+}
+
+/// Resolves the pause's requirements with the external result. The one place that continues a
+/// run, plain or streamed, so a change of `continue_run`'s signature is one edit.
+fn resolve(run: &mut RunOutput) -> std::result::Result<(), String> {
+    let active: Vec<_> = run.active_requirements().collect();
+    check(active.len() == 1, || {
+        format!("{} requirements, expected 1", active.len())
+    })?;
+    let call = &active[0].tool_execution;
+    check(active[0].is_external_tool_execution(), || {
+        "the requirement is not an external execution".into()
+    })?;
+    check(call.tool_name == "lookup_order", || {
+        format!("the paused call is `{}`", call.tool_name)
+    })?;
+    check(call.tool_args == json!({ "order_id": UPSTREAM_ARGUMENT }), || {
+        format!("the paused call's arguments are {}", call.tool_args)
+    })?;
+    for req in run.active_requirements_mut() {
+        req.set_external_execution_result(Ok::<_, ToolError>(EXTERNAL_RESULT.to_owned()));
+    }
+    Ok(())
+}
+
+async fn continue_plain(agent: &Agent, run: RunOutput) -> kern::Result<RunOutput> {
+    agent.continue_run(&run.run_id, run.requirements).await
+}
+
+fn continue_streamed(agent: &Agent, run: RunOutput) -> RunStream {
+    agent.continue_run_stream(&run.run_id, run.requirements)
+}
+
+/// The events of a streamed run: its text pieces and the run it ended with.
+async fn drain(mut stream: RunStream) -> std::result::Result<(Vec<String>, RunOutput), String> {
+    let mut deltas = Vec::new();
+    while let Some(event) = stream.next().await {
+        match event.map_err(|e| format!("stream: {e}"))? {
+            RunEvent::ContentDelta(delta) => deltas.push(delta),
+            RunEvent::Paused(run) | RunEvent::Completed(run) => return Ok((deltas, *run)),
+            _ => {}
+        }
+    }
+    Err("the stream ended without a Paused or Completed event".into())
+}
+
+fn completed_with(run: &RunOutput, expected: &str) -> std::result::Result<(), String> {
+    check(run.status == RunStatus::Completed, || {
+        format!("status {} ({:?})", run.status, run.error)
+    })?;
+    check(run.content.as_deref() == Some(expected), || {
+        format!("content {:?}, expected {expected:?}", run.content)
+    })?;
+    check(run.metrics.usage.output_tokens > 0, || {
+        "no output tokens reported".into()
+    })
+}
+
+fn streamed_pieces(deltas: &[String], run: &RunOutput) -> std::result::Result<(), String> {
+    check(deltas.len() >= 2, || {
+        format!("{} content deltas, expected several", deltas.len())
+    })?;
+    check(Some(deltas.concat().as_str()) == run.content.as_deref(), || {
+        format!(
+            "the deltas {:?} do not make the content {:?}",
+            deltas.concat(),
+            run.content
+        )
+    })
+}
+
+async fn litellm_plain(model: Box<dyn Model>) -> Outcome {
+    let run = agent(model, false)?
+        .run("Say pong.")
+        .await
+        .map_err(|e| format!("run: {e}"))?;
+    completed_with(&run, PLAIN_ANSWER)?;
+    Ok(format!("usage {:?}", run.metrics.usage))
+}
+
+async fn litellm_stream(model: Box<dyn Model>) -> Outcome {
+    let (deltas, run) = drain(agent(model, false)?.run_stream("Say pong.")).await?;
+    completed_with(&run, PLAIN_ANSWER)?;
+    streamed_pieces(&deltas, &run)?;
+    Ok(format!("{} deltas, usage {:?}", deltas.len(), run.metrics.usage))
+}
+
+async fn litellm_pause(model: Box<dyn Model>) -> Outcome {
+    let agent = agent(model, true)?;
+    let mut run = agent
+        .run("Where is order A-17?")
+        .await
+        .map_err(|e| format!("run: {e}"))?;
+    check(run.is_paused(), || {
+        format!(
+            "status {} ({:?}), content {:?}",
+            run.status, run.error, run.content
+        )
+    })?;
+    resolve(&mut run)?;
+    let run = continue_plain(&agent, run)
+        .await
+        .map_err(|e| format!("continue: {e}"))?;
+    completed_with(&run, &format!("The tool said: {EXTERNAL_RESULT}"))?;
+    Ok(format!("{} turns", run.metrics.turns))
+}
+
+async fn litellm_pause_stream(model: Box<dyn Model>) -> Outcome {
+    let agent = agent(model, true)?;
+    let (_, mut run) = drain(agent.run_stream("Where is order A-17?")).await?;
+    check(run.is_paused(), || {
+        format!(
+            "status {} ({:?}), content {:?}",
+            run.status, run.error, run.content
+        )
+    })?;
+    resolve(&mut run)?;
+    let (deltas, run) = drain(continue_streamed(&agent, run)).await?;
+    completed_with(&run, &format!("The tool said: {EXTERNAL_RESULT}"))?;
+    streamed_pieces(&deltas, &run)?;
+    Ok(format!("{} deltas after the pause", deltas.len()))
+}
+
+async fn litellm(base: &str) -> Report {
+    let mut report = Report::default();
+    for provider in [Provider::Chat, Provider::Messages, Provider::Responses] {
+        let p = provider.label();
+        let at = |case: &str| {
+            let name = format!("litellm.{p}.{case}");
+            let model = provider.through_litellm(&format!("{base}/_case/{name}"));
+            (name, model)
+        };
+        let (name, model) = at("plain");
+        report.case(&name, litellm_plain(model)).await;
+        let (name, model) = at("stream");
+        report.case(&name, litellm_stream(model)).await;
+        let (name, model) = at("pause-continue");
+        report.case(&name, litellm_pause(model)).await;
+        let (name, model) = at("pause-continue-stream");
+        report.case(&name, litellm_pause_stream(model)).await;
+    }
+    report
+}
+
+/// The `KERN_MODEL` spec of a model at llama-cpp-python's server: the models of the llama cases
+/// are chosen the way a program chooses them from `KERN_MODEL`.
+fn llama_spec(base: &str, case: &str, model: &str, legacy: bool) -> Outcome {
+    let prefix = if legacy {
+        "openai-compatible-legacy"
+    } else {
+        "openai-compatible"
+    };
+    let spec = format!("{prefix}:{base}/_case/{case}/v1:{model}");
+    ModelChoice::parse(&spec)
+        .map(|_| spec)
+        .map_err(|e| format!("{e}"))
+}
+
+fn build_llama(spec: &str, limit: Option<u32>) -> std::result::Result<Box<dyn Model>, String> {
+    let choice = ModelChoice::parse(spec).map_err(|e| format!("{e}"))?;
+    match limit {
+        Some(n) => choice.build_with_max_tokens(n),
+        None => choice.build(),
+    }
+    .map_err(|e| format!("{e}"))
+}
+
+async fn llama_chat(spec: String, stream: bool) -> Outcome {
+    let agent = agent(build_llama(&spec, Some(48))?, false)?;
+    let prompt = "Name one colour.";
+    let (deltas, run) = if stream {
+        drain(agent.run_stream(prompt)).await?
+    } else {
+        let run = agent.run(prompt).await.map_err(|e| format!("run: {e}"))?;
+        (Vec::new(), run)
+    };
+    check(run.status == RunStatus::Completed, || {
+        format!("status {} ({:?})", run.status, run.error)
+    })?;
+    let content = run.content.clone().unwrap_or_default();
+    check(!content.trim().is_empty(), || "an empty answer".into())?;
+    check(run.metrics.usage.output_tokens > 0, || {
+        "no output tokens reported".into()
+    })?;
+    if stream {
+        check(!deltas.is_empty(), || "no content deltas".into())?;
+        check(deltas.concat() == content, || {
+            "the deltas do not make the content".into()
+        })?;
+    }
+    Ok(format!(
+        "{} output tokens, answer {:?}",
+        run.metrics.usage.output_tokens,
+        content.chars().take(40).collect::<String>()
+    ))
+}
+
+/// One turn asking for a long text under a small limit: the output tokens the server reports.
+async fn long_turn(spec: &str, stream: bool) -> std::result::Result<(u64, usize), String> {
+    let model = build_llama(spec, Some(SMALL_LIMIT))?;
+    let messages = [Message::user(
+        "Write a long story about a lighthouse keeper, at least three paragraphs.",
+    )];
+    let request = ModelRequest {
+        instructions: None,
+        messages: &messages,
+        tools: &[],
+    };
+    let response = if stream {
+        let mut events = model.invoke_stream(request);
+        let mut done = None;
+        while let Some(event) = events.next().await {
+            if let ModelEvent::Completed(response) = event.map_err(|e| format!("stream: {e}"))? {
+                done = Some(response);
+            }
+        }
+        done.ok_or("the stream ended without its completed turn")?
+    } else {
+        model
+            .invoke(request)
+            .await
+            .map_err(|e| format!("turn: {e}"))?
+    };
+    let chars = response.content.as_deref().map_or(0, str::len);
+    Ok((response.usage.output_tokens, chars))
+}
+
+async fn llama_limit(spec: String, stream: bool) -> Outcome {
+    let (tokens, chars) = long_turn(&spec, stream).await?;
+    check(tokens > 0, || "no output tokens reported".into())?;
+    check(tokens <= u64::from(SMALL_LIMIT), || {
+        format!("{tokens} output tokens ({chars} bytes) under a limit of {SMALL_LIMIT}")
+    })?;
+    Ok(format!(
+        "{tokens} output tokens ({chars} bytes) under a limit of {SMALL_LIMIT}"
+    ))
+}
+
+async fn llama(base: &str, model: &str) -> Report {
+    let mut report = Report::default();
+    let spec = |case: &str, legacy| llama_spec(base, case, model, legacy);
+    for (case, stream) in [("plain", false), ("stream", true)] {
+        let name = format!("llama.openai-chat.{case}");
+        match spec(&name, true) {
+            Ok(s) => report.case(&name, llama_chat(s, stream)).await,
+            Err(e) => report.case(&name, async { Err(e) }).await,
+        }
+    }
+    for (case, stream) in [("max-tokens", false), ("max-tokens-stream", true)] {
+        let name = format!("llama.openai-chat.{case}");
+        match spec(&name, true) {
+            Ok(s) => report.case(&name, llama_limit(s, stream)).await,
+            Err(e) => report.case(&name, async { Err(e) }).await,
+        }
+    }
+    // What the legacy naming is for: the same limit under the current name. A measurement for
+    // the report (whether this server honours it), not an assertion.
+    let name = "llama.openai-chat.max-completion-tokens";
+    let outcome = match spec(name, false) {
+        Ok(s) => tokio::time::timeout(CASE_TIMEOUT, long_turn(&s, false))
+            .await
+            .unwrap_or_else(|_| Err("no answer in time".into())),
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok((tokens, chars)) => println!(
+            "INFO {name} {tokens} output tokens ({chars} bytes) with max_completion_tokens={SMALL_LIMIT}: {}",
+            if tokens <= u64::from(SMALL_LIMIT) {
+                "honoured"
+            } else {
+                "ignored"
+            }
+        ),
+        Err(e) => println!("INFO {name} not measured: {e}"),
+    }
+    report
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let report = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["litellm", base] => litellm(base.trim_end_matches('/')).await,
+        ["llama", base, model] => llama(base.trim_end_matches('/'), model).await,
+        _ => {
+            eprintln!(
+                "usage: interop litellm BASE_URL | interop llama BASE_URL MODEL \
+                 (run by scripts/interop.sh, which starts the servers)"
+            );
+            std::process::exit(2);
+        }
+    };
+    std::process::exit(i32::from(report.failed > 0));
+}
