@@ -34,8 +34,10 @@ const UPSTREAM_ARGUMENT: &str = "A-17";
 const EXTERNAL_RESULT: &str = "shipped on 2026-12-01, parcel 42";
 /// The most one case may take (a request to a 270M model on two cores included).
 const CASE_TIMEOUT: Duration = Duration::from_secs(180);
-/// The small limit the llama cases send.
+/// The small limit the llama limit cases send.
 const SMALL_LIMIT: u32 = 8;
+/// The limit of the llama chat cases.
+const CHAT_LIMIT: u32 = 48;
 
 /// Look up the shipping state of an order. The host does it, outside the agent.
 ///
@@ -280,31 +282,21 @@ async fn litellm(base: &str) -> Report {
     report
 }
 
-/// The `KERN_MODEL` spec of a model at llama-cpp-python's server: the models of the llama cases
-/// are chosen the way a program chooses them from `KERN_MODEL`.
-fn llama_spec(base: &str, case: &str, model: &str, legacy: bool) -> Outcome {
-    let prefix = if legacy {
-        "openai-compatible-legacy"
-    } else {
-        "openai-compatible"
-    };
-    let spec = format!("{prefix}:{base}/_case/{case}/v1:{model}");
-    ModelChoice::parse(&spec)
-        .map(|_| spec)
-        .map_err(|e| format!("{e}"))
+/// A model at llama-cpp-python's server, the token limit sent as `max_tokens` (`legacy`) or
+/// `max_completion_tokens`; greedy, so that a case sees the same answer each run.
+fn llama_model(base: &str, case: &str, model: &str, legacy: bool, limit: u32) -> OpenAiChat {
+    OpenAiChat::new(model)
+        .base_url(format!("{base}/_case/{case}/v1"))
+        .legacy_max_tokens(legacy)
+        .max_tokens(limit)
+        .temperature(0.0)
+        .max_retries(0)
+        .timeout(Duration::from_secs(150))
 }
 
-fn build_llama(spec: &str, limit: Option<u32>) -> std::result::Result<Box<dyn Model>, String> {
-    let choice = ModelChoice::parse(spec).map_err(|e| format!("{e}"))?;
-    match limit {
-        Some(n) => choice.build_with_max_tokens(n),
-        None => choice.build(),
-    }
-    .map_err(|e| format!("{e}"))
-}
-
-async fn llama_chat(spec: String, stream: bool) -> Outcome {
-    let agent = agent(build_llama(&spec, Some(48))?, false)?;
+/// Plain or streamed chat: a non-empty answer, within the limit.
+async fn llama_chat(model: OpenAiChat, stream: bool) -> Outcome {
+    let agent = agent(Box::new(model), false)?;
     let prompt = "Name one colour.";
     let (deltas, run) = if stream {
         drain(agent.run_stream(prompt)).await?
@@ -317,99 +309,138 @@ async fn llama_chat(spec: String, stream: bool) -> Outcome {
     })?;
     let content = run.content.clone().unwrap_or_default();
     check(!content.trim().is_empty(), || "an empty answer".into())?;
-    check(run.metrics.usage.output_tokens > 0, || {
-        "no output tokens reported".into()
-    })?;
+    let tokens = run.metrics.usage.output_tokens;
     if stream {
+        // llama-cpp-python sends no usage in a stream, `include_usage` or not: the pieces
+        // are what there is to check.
         check(!deltas.is_empty(), || "no content deltas".into())?;
         check(deltas.concat() == content, || {
             "the deltas do not make the content".into()
         })?;
+    } else {
+        check(tokens > 0 && tokens <= u64::from(CHAT_LIMIT), || {
+            format!("{tokens} output tokens under a limit of {CHAT_LIMIT}")
+        })?;
     }
     Ok(format!(
-        "{} output tokens, answer {:?}",
-        run.metrics.usage.output_tokens,
-        content.chars().take(40).collect::<String>()
+        "{} pieces, {tokens} output tokens reported, answer {:?}",
+        deltas.len(),
+        content.chars().take(32).collect::<String>()
     ))
 }
 
-/// One turn asking for a long text under a small limit: the output tokens the server reports.
-async fn long_turn(spec: &str, stream: bool) -> std::result::Result<(u64, usize), String> {
-    let model = build_llama(spec, Some(SMALL_LIMIT))?;
-    let messages = [Message::user(
-        "Write a long story about a lighthouse keeper, at least three paragraphs.",
-    )];
+/// What the long prompt of the limit cases asks.
+const LONG_PROMPT: &str = "Count from 1 to 100, separated by commas.";
+
+/// One turn of the long prompt: the output tokens reported and the answer's length.
+async fn long_turn(model: &dyn Model) -> std::result::Result<(u64, usize), String> {
+    let messages = [Message::user(LONG_PROMPT)];
     let request = ModelRequest {
         instructions: None,
         messages: &messages,
         tools: &[],
     };
-    let response = if stream {
-        let mut events = model.invoke_stream(request);
-        let mut done = None;
-        while let Some(event) = events.next().await {
-            if let ModelEvent::Completed(response) = event.map_err(|e| format!("stream: {e}"))? {
-                done = Some(response);
-            }
-        }
-        done.ok_or("the stream ended without its completed turn")?
-    } else {
-        model
-            .invoke(request)
-            .await
-            .map_err(|e| format!("turn: {e}"))?
-    };
+    let response = model
+        .invoke(request)
+        .await
+        .map_err(|e| format!("turn: {e}"))?;
     let chars = response.content.as_deref().map_or(0, str::len);
     Ok((response.usage.output_tokens, chars))
 }
 
-async fn llama_limit(spec: String, stream: bool) -> Outcome {
-    let (tokens, chars) = long_turn(&spec, stream).await?;
-    check(tokens > 0, || "no output tokens reported".into())?;
-    check(tokens <= u64::from(SMALL_LIMIT), || {
+/// The streamed pieces of the long prompt, up to `stop_after` of them: their count, and whether
+/// the stream completed.
+async fn long_stream(
+    model: &dyn Model,
+    stop_after: usize,
+) -> std::result::Result<(usize, bool), String> {
+    let messages = [Message::user(LONG_PROMPT)];
+    let request = ModelRequest {
+        instructions: None,
+        messages: &messages,
+        tools: &[],
+    };
+    let mut events = model.invoke_stream(request);
+    let mut pieces = 0;
+    while let Some(event) = events.next().await {
+        match event.map_err(|e| format!("stream: {e}"))? {
+            ModelEvent::ContentDelta(_) => {
+                pieces += 1;
+                if pieces >= stop_after {
+                    return Ok((pieces, false));
+                }
+            }
+            ModelEvent::Completed(_) => return Ok((pieces, true)),
+        }
+    }
+    Err("the stream ended without its completed turn".into())
+}
+
+/// The legacy naming chosen the way a program chooses it, from a `KERN_MODEL` spec: the
+/// server honours the limit.
+async fn llama_limit_from_spec(spec: String) -> Outcome {
+    let model = ModelChoice::parse(&spec)
+        .and_then(|choice| choice.build_with_max_tokens(SMALL_LIMIT))
+        .map_err(|e| format!("{spec}: {e}"))?;
+    let (tokens, chars) = long_turn(model.as_ref()).await?;
+    check(tokens > 0 && tokens <= u64::from(SMALL_LIMIT), || {
         format!("{tokens} output tokens ({chars} bytes) under a limit of {SMALL_LIMIT}")
     })?;
     Ok(format!(
-        "{tokens} output tokens ({chars} bytes) under a limit of {SMALL_LIMIT}"
+        "{spec}: {tokens} output tokens ({chars} bytes) under a limit of {SMALL_LIMIT}"
     ))
+}
+
+/// Streamed, the pieces (one a token at this server) stay within the limit.
+async fn llama_limit_stream(model: OpenAiChat) -> Outcome {
+    let (pieces, completed) = long_stream(&model, SMALL_LIMIT as usize + 8).await?;
+    check(completed, || {
+        format!("{pieces} pieces and still going under a limit of {SMALL_LIMIT}")
+    })?;
+    check(pieces > 0 && pieces <= SMALL_LIMIT as usize, || {
+        format!("{pieces} pieces under a limit of {SMALL_LIMIT}")
+    })?;
+    Ok(format!("{pieces} pieces under a limit of {SMALL_LIMIT}"))
 }
 
 async fn llama(base: &str, model: &str) -> Report {
     let mut report = Report::default();
-    let spec = |case: &str, legacy| llama_spec(base, case, model, legacy);
-    for (case, stream) in [("plain", false), ("stream", true)] {
-        let name = format!("llama.openai-chat.{case}");
-        match spec(&name, true) {
-            Ok(s) => report.case(&name, llama_chat(s, stream)).await,
-            Err(e) => report.case(&name, async { Err(e) }).await,
-        }
-    }
-    for (case, stream) in [("max-tokens", false), ("max-tokens-stream", true)] {
-        let name = format!("llama.openai-chat.{case}");
-        match spec(&name, true) {
-            Ok(s) => report.case(&name, llama_limit(s, stream)).await,
-            Err(e) => report.case(&name, async { Err(e) }).await,
-        }
-    }
+    let name = |case: &str| format!("llama.openai-chat.{case}");
+    let at = |case: &str, legacy, limit| llama_model(base, &name(case), model, legacy, limit);
+    report
+        .case(&name("plain"), llama_chat(at("plain", true, CHAT_LIMIT), false))
+        .await;
+    report
+        .case(&name("stream"), llama_chat(at("stream", true, CHAT_LIMIT), true))
+        .await;
+    let spec = format!(
+        "openai-compatible-legacy:{base}/_case/{}/v1:{model}",
+        name("max-tokens")
+    );
+    report
+        .case(&name("max-tokens"), llama_limit_from_spec(spec))
+        .await;
+    report
+        .case(
+            &name("max-tokens-stream"),
+            llama_limit_stream(at("max-tokens-stream", true, SMALL_LIMIT)),
+        )
+        .await;
     // What the legacy naming is for: the same limit under the current name. A measurement for
-    // the report (whether this server honours it), not an assertion.
-    let name = "llama.openai-chat.max-completion-tokens";
-    let outcome = match spec(name, false) {
-        Ok(s) => tokio::time::timeout(CASE_TIMEOUT, long_turn(&s, false))
-            .await
-            .unwrap_or_else(|_| Err("no answer in time".into())),
-        Err(e) => Err(e),
-    };
-    match outcome {
-        Ok((tokens, chars)) => println!(
-            "INFO {name} {tokens} output tokens ({chars} bytes) with max_completion_tokens={SMALL_LIMIT}: {}",
-            if tokens <= u64::from(SMALL_LIMIT) {
-                "honoured"
-            } else {
-                "ignored"
-            }
+    // the report (does this server honour it?), not an assertion; the stream is dropped once it
+    // is past the limit.
+    let case = name("max-completion-tokens");
+    let current = at("max-completion-tokens", false, SMALL_LIMIT);
+    let stop_after = SMALL_LIMIT as usize + 8;
+    match tokio::time::timeout(CASE_TIMEOUT, long_stream(&current, stop_after)).await {
+        Ok(Ok((pieces, true))) => println!(
+            "INFO {case} max_completion_tokens={SMALL_LIMIT} honoured: the stream ended after {pieces} pieces"
         ),
-        Err(e) => println!("INFO {name} not measured: {e}"),
+        Ok(Ok((pieces, false))) => println!(
+            "INFO {case} max_completion_tokens={SMALL_LIMIT} ignored: {pieces} pieces and still going, dropped"
+        ),
+        Ok(Err(e)) => println!("INFO {case} not measured: {e}"),
+        Err(_) => println!("INFO {case} not measured: no answer in time"),
     }
     report
 }
