@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use kern::model::{ModelChoice, ModelEvent};
-use kern::{ModelRequest, RunStream};
 use kern::prelude::*;
+use kern::{ModelRequest, RunStream};
 use serde_json::json;
 
 /// What the scripted upstream answers a request without tools (`upstream.py`).
@@ -154,9 +154,10 @@ fn resolve(run: &mut RunOutput) -> std::result::Result<(), String> {
     check(call.tool_name == "lookup_order", || {
         format!("the paused call is `{}`", call.tool_name)
     })?;
-    check(call.tool_args == json!({ "order_id": UPSTREAM_ARGUMENT }), || {
-        format!("the paused call's arguments are {}", call.tool_args)
-    })?;
+    check(
+        call.tool_args == json!({ "order_id": UPSTREAM_ARGUMENT }),
+        || format!("the paused call's arguments are {}", call.tool_args),
+    )?;
     for req in run.active_requirements_mut() {
         req.set_external_execution_result(Ok::<_, ToolError>(EXTERNAL_RESULT.to_owned()));
     }
@@ -200,13 +201,16 @@ fn streamed_pieces(deltas: &[String], run: &RunOutput) -> std::result::Result<()
     check(deltas.len() >= 2, || {
         format!("{} content deltas, expected several", deltas.len())
     })?;
-    check(Some(deltas.concat().as_str()) == run.content.as_deref(), || {
-        format!(
-            "the deltas {:?} do not make the content {:?}",
-            deltas.concat(),
-            run.content
-        )
-    })
+    check(
+        Some(deltas.concat().as_str()) == run.content.as_deref(),
+        || {
+            format!(
+                "the deltas {:?} do not make the content {:?}",
+                deltas.concat(),
+                run.content
+            )
+        },
+    )
 }
 
 async fn litellm_plain(model: Box<dyn Model>) -> Outcome {
@@ -222,7 +226,11 @@ async fn litellm_stream(model: Box<dyn Model>) -> Outcome {
     let (deltas, run) = drain(agent(model, false)?.run_stream("Say pong.")).await?;
     completed_with(&run, PLAIN_ANSWER)?;
     streamed_pieces(&deltas, &run)?;
-    Ok(format!("{} deltas, usage {:?}", deltas.len(), run.metrics.usage))
+    Ok(format!(
+        "{} deltas, usage {:?}",
+        deltas.len(),
+        run.metrics.usage
+    ))
 }
 
 async fn litellm_pause(model: Box<dyn Model>) -> Outcome {
@@ -408,10 +416,16 @@ async fn llama(base: &str, model: &str) -> Report {
     let name = |case: &str| format!("llama.openai-chat.{case}");
     let at = |case: &str, legacy, limit| llama_model(base, &name(case), model, legacy, limit);
     report
-        .case(&name("plain"), llama_chat(at("plain", true, CHAT_LIMIT), false))
+        .case(
+            &name("plain"),
+            llama_chat(at("plain", true, CHAT_LIMIT), false),
+        )
         .await;
     report
-        .case(&name("stream"), llama_chat(at("stream", true, CHAT_LIMIT), true))
+        .case(
+            &name("stream"),
+            llama_chat(at("stream", true, CHAT_LIMIT), true),
+        )
         .await;
     let spec = format!(
         "openai-compatible-legacy:{base}/_case/{}/v1:{model}",

@@ -36,8 +36,8 @@ const FORMS: &str = "test, openai:MODEL, openai-compatible:BASE_URL:MODEL \
 /// `openai-compatible-legacy:` for it. Servers that need it: llama-cpp-python's server (the
 /// interop suite, `scripts/interop.sh`, measures it: a limit sent as `max_completion_tokens` is
 /// not honoured, one sent as `max_tokens` is), and APIs that predate the new name (DeepSeek,
-/// Mistral, older Ollama and vLLM releases). OpenAI's o-series and later models refuse the old
-/// name, so it is not the default.
+/// Mistral, older Ollama releases). OpenAI's o-series and later models refuse the old name, so
+/// it is not the default.
 ///
 /// ```
 /// use kern_core::model::ModelChoice;
@@ -416,7 +416,10 @@ mod tests {
         ] {
             match ModelChoice::parse(spec) {
                 Err(ModelError::Config { message, .. }) => {
-                    assert!(message.contains("openai-compatible-legacy:BASE_URL:MODEL"), "{spec}: {message}");
+                    assert!(
+                        message.contains("openai-compatible-legacy:BASE_URL:MODEL"),
+                        "{spec}: {message}"
+                    );
                 }
                 other => panic!("{spec}: {other:?}"),
             }
