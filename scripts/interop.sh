@@ -14,10 +14,12 @@
 #   scripts/interop/recorder.py) is checked against the official `openai` and `anthropic` SDKs'
 #   request types, made strict (scripts/interop/validate.py).
 #
-# Everything listens on 127.0.0.1 and is stopped on exit; every step runs under `timeout`. What
-# it installs (from PyPI) is kept between runs in ${XDG_CACHE_HOME:-~/.cache}/kern-interop, one
+# Everything listens on 127.0.0.1 and is stopped on exit; every step runs under `timeout`, none
+# past the run's budget (KERN_INTEROP_BUDGET, default 3300 s). What it installs (from PyPI) is
+# kept between runs in ${XDG_CACHE_HOME:-~/.cache}/kern-interop (KERN_INTEROP_CACHE), one
 # virtualenv per pinned set of versions, so only the first run builds llama.cpp. It prints a
 # matrix, the run time, and last `interop: N passed, M failed`; it exits 1 if anything failed.
+# KERN_INTEROP_KEEP=1 keeps the logs and the recorded bodies.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -37,17 +39,30 @@ GGUF=$LLAMA_VENV/gemma-3-270m-q4_k_m.gguf
 LLAMA_ALIAS=gemma-3-270m
 
 START=$(date +%s)
+# The whole run's bound: no step runs past it (CI's own limit is 90 minutes for everything).
+BUDGET=${KERN_INTEROP_BUDGET:-3300}
+DEADLINE=$((START + BUDGET))
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kern-interop.XXXXXX")
 RESULTS=$WORK/results.txt
 : >"$RESULTS"
 PIDS=()
 
 cleanup() {
-  local pid
+  local pid i
   for pid in "${PIDS[@]}"; do
     kill "$pid" 2>/dev/null
   done
+  # Ten seconds to stop; then killed.
+  for i in $(seq 1 20); do
+    for pid in "${PIDS[@]}"; do
+      kill -0 "$pid" 2>/dev/null && break
+      pid=
+    done
+    [[ -z $pid ]] && break
+    sleep 0.5
+  done
   for pid in "${PIDS[@]}"; do
+    kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
   done
   if [[ -n ${KERN_INTEROP_KEEP:-} ]]; then
@@ -60,13 +75,19 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 elapsed() { echo $(($(date +%s) - START)); }
+# within SECONDS: SECONDS, or what is left of the budget if that is less (at least 1).
+within() {
+  local left=$((DEADLINE - $(date +%s)))
+  ((left < $1)) && echo $((left > 1 ? left : 1)) || echo "$1"
+}
 note() { echo "== interop [$(elapsed) s] $*"; }
 fail() { echo "FAIL $1 $2" | tee -a "$RESULTS"; }
 
 # step NAME SECONDS COMMAND...: runs COMMAND under a time limit, its output in $WORK/NAME.log;
 # on failure the log's end is shown.
 step() {
-  local name=$1 limit=$2
+  local name=$1 limit
+  limit=$(within "$2")
   shift 2
   local t0 rc
   t0=$(date +%s)
@@ -105,7 +126,8 @@ start() {
 
 # wait_http NAME URL SECONDS: until URL answers (any status), or the server dies, or time is up.
 wait_http() {
-  local name=$1 url=$2 limit=$3 pid=${PIDS[-1]}
+  local name=$1 url=$2 limit pid=${PIDS[-1]}
+  limit=$(within "$3")
   if "$PYTHON" - "$url" "$limit" "$pid" <<'EOF'; then
 import os, sys, time, urllib.error, urllib.request
 url, deadline, pid = sys.argv[1], time.time() + float(sys.argv[2]), int(sys.argv[3])
@@ -167,7 +189,8 @@ export -f venv setup_litellm setup_sdk setup_llama
 # The llama.cpp build is by far the longest step: in the background, meanwhile the rest. A
 # cold build takes about half an hour on two cores; a cached one, no time.
 LLAMA_T0=$(date +%s)
-timeout --kill-after=10 3000 bash -c setup_llama >"$WORK/llama-setup.log" 2>&1 &
+LLAMA_LIMIT=$(within 3000)
+timeout --kill-after=10 "$LLAMA_LIMIT" bash -c setup_llama >"$WORK/llama-setup.log" 2>&1 &
 LLAMA_SETUP=$!
 PIDS+=($LLAMA_SETUP)
 ok_litellm=1 ok_sdk=1 ok_driver=1
@@ -216,7 +239,7 @@ llama_rc=$?
 if ((llama_rc == 0)); then
   echo "   llama-setup: ready $(($(date +%s) - LLAMA_T0)) s after it started"
 else
-  ((llama_rc == 124)) && echo "   llama-setup: stopped after its limit of 3000 s"
+  ((llama_rc == 124)) && echo "   llama-setup: stopped after its limit of $LLAMA_LIMIT s"
   echo "   llama-setup failed (exit $llama_rc); the end of its log:"
   tail -n 25 "$WORK/llama-setup.log" | sed 's/^/   | /'
 fi
