@@ -37,7 +37,7 @@ const CASE_TIMEOUT: Duration = Duration::from_secs(180);
 /// The small limit the llama limit cases send.
 const SMALL_LIMIT: u32 = 8;
 /// The limit of the llama chat cases.
-const CHAT_LIMIT: u32 = 48;
+const CHAT_LIMIT: u32 = 24;
 
 /// Look up the shipping state of an order. The host does it, outside the agent.
 ///
@@ -140,8 +140,8 @@ fn agent(model: Box<dyn Model>, with_tool: bool) -> std::result::Result<Agent, S
     builder.build().map_err(|e| format!("agent: {e}"))
 }
 
-/// Resolves the pause's requirements with the external result. The one place that continues a
-/// run, plain or streamed, so a change of `continue_run`'s signature is one edit.
+/// Checks the pause (one external call of `lookup_order` with the upstream's argument) and
+/// resolves it with the external result.
 fn resolve(run: &mut RunOutput) -> std::result::Result<(), String> {
     let active: Vec<_> = run.active_requirements().collect();
     check(active.len() == 1, || {
@@ -164,10 +164,15 @@ fn resolve(run: &mut RunOutput) -> std::result::Result<(), String> {
     Ok(())
 }
 
+// The only two calls that continue a run, so a change of `continue_run`'s or
+// `continue_run_stream`'s signature is an edit here and nowhere else.
+
+/// Continues a resolved run.
 async fn continue_plain(agent: &Agent, run: RunOutput) -> kern::Result<RunOutput> {
     agent.continue_run(&run.run_id, run.requirements).await
 }
 
+/// Continues a resolved run, streamed.
 fn continue_streamed(agent: &Agent, run: RunOutput) -> RunStream {
     agent.continue_run_stream(&run.run_id, run.requirements)
 }
