@@ -63,9 +63,13 @@ const BASE_URL_VAR: &str = "OPENAI_BASE_URL";
 /// [`ModelError::InvalidResponse`], never a shorter answer.
 ///
 /// [`max_tokens`](Self::max_tokens) is sent as `max_completion_tokens` (OpenAI's current name;
-/// the o-series and later models refuse the old one); for a server that knows only the old
-/// `max_tokens` (DeepSeek, Mistral, older Ollama), use
-/// [`legacy_max_tokens`](Self::legacy_max_tokens).
+/// the o-series and later models refuse the old one). A server that knows only the old
+/// `max_tokens` ignores it and writes until the model stops or its context is full: use
+/// [`legacy_max_tokens`](Self::legacy_max_tokens) for llama-cpp-python's server (the interop
+/// suite, `scripts/interop.sh`, shows it ignoring `max_completion_tokens` and honouring
+/// `max_tokens`), DeepSeek, Mistral and older Ollama releases. From `KERN_MODEL`, the form
+/// `openai-compatible-legacy:BASE_URL:MODEL` chooses it (see
+/// [`ModelChoice`](super::ModelChoice)).
 #[derive(Clone)]
 pub struct OpenAiChat {
     model: String,

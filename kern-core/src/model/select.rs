@@ -2,15 +2,15 @@
 //! examples, a demo) runs offline by default and against a real model when asked. The forms are
 //! documented on [`ModelChoice`].
 
-use super::{Model, ModelError, OpenAiChat, TestModel};
+use super::{Anthropic, Model, ModelError, OpenAiChat, OpenAiResponses, TestModel};
 
 /// The environment variable [`from_env`] reads.
 const ENV_VAR: &str = "KERN_MODEL";
 
 /// The forms [`ModelChoice::parse`] accepts, for error messages.
 const FORMS: &str = "test, openai:MODEL, openai-compatible:BASE_URL:MODEL \
-     (e.g. openai-compatible:http://127.0.0.1:8000/v1:my-model), anthropic:MODEL, \
-     openai-responses:MODEL";
+     (e.g. openai-compatible:http://127.0.0.1:8000/v1:my-model), \
+     openai-compatible-legacy:BASE_URL:MODEL, anthropic:MODEL, openai-responses:MODEL";
 
 /// A model named by a `KERN_MODEL` value, parsed but not built.
 ///
@@ -19,6 +19,7 @@ const FORMS: &str = "test, openai:MODEL, openai-compatible:BASE_URL:MODEL \
 /// | unset, empty or `test` | [`TestModel`] (offline) |
 /// | `openai:MODEL` | [`OpenAiChat`]`::new(MODEL)` (key from `OPENAI_API_KEY`) |
 /// | `openai-compatible:BASE_URL:MODEL` | [`OpenAiChat`]`::new(MODEL).base_url(BASE_URL)` (key optional) |
+/// | `openai-compatible-legacy:BASE_URL:MODEL` | the same, with [`legacy_max_tokens`](OpenAiChat::legacy_max_tokens): the token limit is sent as `max_tokens` |
 /// | `anthropic:MODEL` | `Anthropic::new(MODEL)` (key from `ANTHROPIC_API_KEY`) |
 /// | `openai-responses:MODEL` | `OpenAiResponses::new(MODEL)` (key from `OPENAI_API_KEY`) |
 ///
@@ -28,6 +29,15 @@ const FORMS: &str = "test, openai:MODEL, openai-compatible:BASE_URL:MODEL \
 /// that ends the URL; everything after it is the model's name, colons included:
 /// `openai-compatible:http://127.0.0.1:11434/v1:llama3.1:8b` is `llama3.1:8b` at
 /// `http://127.0.0.1:11434/v1`.
+///
+/// A token limit ([`build_with_max_tokens`](Self::build_with_max_tokens)) goes to a Chat
+/// Completions server as `max_completion_tokens`, OpenAI's current name. A server that knows
+/// only the old name, `max_tokens`, ignores it and writes on until the model stops: choose
+/// `openai-compatible-legacy:` for it. Servers that need it: llama-cpp-python's server (the
+/// interop suite, `scripts/interop.sh`, measures it: a limit sent as `max_completion_tokens` is
+/// not honoured, one sent as `max_tokens` is), and APIs that predate the new name (DeepSeek,
+/// Mistral, older Ollama releases). OpenAI's o-series and later models refuse the old name, so
+/// it is not the default.
 ///
 /// ```
 /// use kern_core::model::ModelChoice;
@@ -42,6 +52,15 @@ const FORMS: &str = "test, openai:MODEL, openai-compatible:BASE_URL:MODEL \
 ///     ModelChoice::OpenAiCompatible {
 ///         base_url: "http://localhost:11434/v1".into(),
 ///         model: "llama3.1:8b".into(),
+///         legacy_max_tokens: false,
+///     }
+/// );
+/// assert_eq!(
+///     ModelChoice::parse("openai-compatible-legacy:http://127.0.0.1:8080/v1:gemma-3").unwrap(),
+///     ModelChoice::OpenAiCompatible {
+///         base_url: "http://127.0.0.1:8080/v1".into(),
+///         model: "gemma-3".into(),
+///         legacy_max_tokens: true,
 ///     }
 /// );
 /// assert!(ModelChoice::parse("gemini:pro").is_err());
@@ -62,6 +81,9 @@ pub enum ModelChoice {
         base_url: String,
         /// The model's name at that server.
         model: String,
+        /// Whether a token limit is sent as `max_tokens` rather than `max_completion_tokens`
+        /// (`openai-compatible-legacy:`; see [`OpenAiChat::legacy_max_tokens`]).
+        legacy_max_tokens: bool,
     },
     /// Anthropic's Messages API.
     Anthropic {
@@ -103,16 +125,17 @@ impl ModelChoice {
             "openai" => Ok(ModelChoice::OpenAiChat { model: model()? }),
             "anthropic" => Ok(ModelChoice::Anthropic { model: model()? }),
             "openai-responses" => Ok(ModelChoice::OpenAiResponses { model: model()? }),
-            "openai-compatible" => {
+            "openai-compatible" | "openai-compatible-legacy" => {
                 let (base_url, model) = split_compatible(rest).ok_or_else(|| {
                     config(format!(
-                        "`{spec}` is not openai-compatible:BASE_URL:MODEL with an http(s) base URL \
-                         (e.g. openai-compatible:http://127.0.0.1:8000/v1:my-model)"
+                        "`{spec}` is not {prefix}:BASE_URL:MODEL with an http(s) base URL \
+                         (e.g. {prefix}:http://127.0.0.1:8000/v1:my-model)"
                     ))
                 })?;
                 Ok(ModelChoice::OpenAiCompatible {
                     base_url: base_url.to_owned(),
                     model: model.to_owned(),
+                    legacy_max_tokens: prefix == "openai-compatible-legacy",
                 })
             }
             _ => Err(config(format!(
@@ -124,19 +147,62 @@ impl ModelChoice {
     /// The model this choice names. Provider keys are read from their environment variables now;
     /// a missing one is reported by the first request.
     pub fn build(self) -> Result<Box<dyn Model>, ModelError> {
-        match self {
-            ModelChoice::Test => Ok(Box::new(TestModel::new())),
-            ModelChoice::OpenAiChat { model } => Ok(Box::new(OpenAiChat::new(model))),
-            ModelChoice::OpenAiCompatible { base_url, model } => {
-                Ok(Box::new(OpenAiChat::new(model).base_url(base_url)))
+        self.build_limited(None)
+    }
+
+    /// [`build`](Self::build), with the most tokens the model may write in a turn, sent under
+    /// the name its API knows: `max_completion_tokens` for Chat Completions (`max_tokens` for
+    /// `openai-compatible-legacy:`), `max_tokens` for Anthropic, `max_output_tokens` for
+    /// Responses. The offline [`TestModel`] writes what it is scripted to and takes no limit.
+    ///
+    /// ```
+    /// use kern_core::model::ModelChoice;
+    ///
+    /// let choice = ModelChoice::parse("openai-compatible-legacy:http://127.0.0.1:8080/v1:gemma")?;
+    /// let model = choice.build_with_max_tokens(256)?;
+    /// assert_eq!(model.name(), "openai:gemma");
+    /// # Ok::<(), kern_core::ModelError>(())
+    /// ```
+    pub fn build_with_max_tokens(self, max_tokens: u32) -> Result<Box<dyn Model>, ModelError> {
+        self.build_limited(Some(max_tokens))
+    }
+
+    fn build_limited(self, max_tokens: Option<u32>) -> Result<Box<dyn Model>, ModelError> {
+        fn limit<M>(model: M, max_tokens: Option<u32>, set: fn(M, u32) -> M) -> M {
+            match max_tokens {
+                Some(n) => set(model, n),
+                None => model,
             }
-            ModelChoice::Anthropic { model } => {
-                Ok(Box::new(super::anthropic::Anthropic::new(model)))
-            }
-            ModelChoice::OpenAiResponses { model } => Ok(Box::new(
-                super::openai_responses::OpenAiResponses::new(model),
-            )),
         }
+        Ok(match self {
+            ModelChoice::Test => Box::new(TestModel::new()),
+            ModelChoice::OpenAiChat { model } => Box::new(limit(
+                OpenAiChat::new(model),
+                max_tokens,
+                OpenAiChat::max_tokens,
+            )),
+            ModelChoice::OpenAiCompatible {
+                base_url,
+                model,
+                legacy_max_tokens,
+            } => Box::new(limit(
+                OpenAiChat::new(model)
+                    .base_url(base_url)
+                    .legacy_max_tokens(legacy_max_tokens),
+                max_tokens,
+                OpenAiChat::max_tokens,
+            )),
+            ModelChoice::Anthropic { model } => Box::new(limit(
+                Anthropic::new(model),
+                max_tokens,
+                Anthropic::max_tokens,
+            )),
+            ModelChoice::OpenAiResponses { model } => Box::new(limit(
+                OpenAiResponses::new(model),
+                max_tokens,
+                OpenAiResponses::max_tokens,
+            )),
+        })
     }
 
     /// The choice in `KERN_MODEL`; [`ModelChoice::Test`] when it is unset or empty.
@@ -230,6 +296,7 @@ mod tests {
         ModelChoice::OpenAiCompatible {
             base_url: base_url.into(),
             model: model.into(),
+            legacy_max_tokens: false,
         }
     }
 
@@ -315,6 +382,47 @@ mod tests {
                 compatible(base_url, model),
                 "{spec}"
             );
+        }
+    }
+
+    #[test]
+    fn the_legacy_form_chooses_max_tokens() {
+        for (spec, base_url, model) in [
+            (
+                "openai-compatible-legacy:http://127.0.0.1:8080/v1:gemma-3-270m",
+                "http://127.0.0.1:8080/v1",
+                "gemma-3-270m",
+            ),
+            (
+                " openai-compatible-legacy:http://localhost:11434/v1:llama3.1:8b ",
+                "http://localhost:11434/v1",
+                "llama3.1:8b",
+            ),
+        ] {
+            assert_eq!(
+                ModelChoice::parse(spec).unwrap(),
+                ModelChoice::OpenAiCompatible {
+                    base_url: base_url.into(),
+                    model: model.into(),
+                    legacy_max_tokens: true,
+                },
+                "{spec}"
+            );
+        }
+        for spec in [
+            "openai-compatible-legacy:",
+            "openai-compatible-legacy:my-model",
+            "openai-compatible-legacy:http://localhost:8000/v1:",
+        ] {
+            match ModelChoice::parse(spec) {
+                Err(ModelError::Config { message, .. }) => {
+                    assert!(
+                        message.contains("openai-compatible-legacy:BASE_URL:MODEL"),
+                        "{spec}: {message}"
+                    );
+                }
+                other => panic!("{spec}: {other:?}"),
+            }
         }
     }
 
