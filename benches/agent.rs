@@ -1,5 +1,6 @@
 //! Agent benches: construction (time and heap), a run → pause → continue → complete cycle with
-//! `TestModel`, and the size of a paused one-tool run as JSON.
+//! `TestModel` (an external result given back; a confirmed call the agent runs), and the size of
+//! a paused one-tool run as JSON.
 //!
 //! `cargo bench --bench agent`
 
@@ -51,6 +52,23 @@ fn execute_shell_command(command: String) -> Result<String, ToolError> {
         .arg(&command)
         .output()?;
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Deletes a file.
+///
+/// # Arguments
+/// * `path` - The file to delete
+#[tool(requires_confirmation)]
+fn delete_file(path: String) -> String {
+    format!("deleted {path}")
+}
+
+fn build_confirming() -> Agent {
+    Agent::builder()
+        .model(TestModel::new())
+        .tool(delete_file)
+        .build()
+        .expect("agent")
 }
 
 fn build() -> Agent {
@@ -109,6 +127,29 @@ fn cycle(c: &mut Criterion) {
                     let mut run = agent.run("What files do I have?").await.expect("run");
                     for req in run.active_requirements_mut() {
                         req.set_external_execution_result("Cargo.toml src");
+                    }
+                    let run = agent
+                        .continue_run(&run.run_id, run.requirements)
+                        .await
+                        .expect("continue");
+                    assert_eq!(run.status, RunStatus::Completed);
+                    (agent, run)
+                })
+            },
+            BatchSize::SmallInput,
+        )
+    });
+
+    // The agent runs the confirmed call: its start and result are stored (a continue's extra
+    // writes) before the model's next turn.
+    c.bench_function("agent/run_pause_confirm_complete", |b| {
+        b.iter_batched(
+            build_confirming,
+            |agent| {
+                runtime.block_on(async {
+                    let mut run = agent.run("Delete notes.txt").await.expect("run");
+                    for req in run.active_requirements_mut() {
+                        req.confirm();
                     }
                     let run = agent
                         .continue_run(&run.run_id, run.requirements)

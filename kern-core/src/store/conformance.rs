@@ -47,19 +47,18 @@ pub async fn run_all<S: RunStore + Clone>(store: S) {
 /// requirement of the external one. Text with non-ASCII characters, to catch encoding slips.
 pub fn paused_run(run_id: &str, session_id: &str) -> RunOutput {
     let internal = ToolExecution {
-        tool_call_id: "call_1".to_owned(),
-        tool_name: "get_time".to_owned(),
-        tool_args: json!({}),
         result: Some("2026-11-21T14:00:00Z".to_owned()),
-        is_error: false,
+        ..ToolExecution::new("call_1", "get_time", json!({}))
     };
-    let external = ToolExecution {
-        tool_call_id: "call_2".to_owned(),
-        tool_name: "execute_shell_command".to_owned(),
-        tool_args: json!({ "command": "ls -la ~/Übungen" }),
-        result: None,
-        is_error: false,
-    };
+    let external = ToolExecution::new(
+        "call_2",
+        "execute_shell_command",
+        json!({ "command": "ls -la ~/Übungen" }),
+    );
+    let pause_id = format!("pause-of-{run_id}");
+    let mut requirement = Requirement::new(RequirementKind::ExternalExecution, external);
+    requirement.run_id = run_id.to_owned();
+    requirement.pause_id.clone_from(&pause_id);
     RunOutput {
         schema_version: SCHEMA_VERSION,
         run_id: run_id.to_owned(),
@@ -84,10 +83,9 @@ pub fn paused_run(run_id: &str, session_id: &str) -> RunOutput {
             Message::tool_result("call_1", "get_time", "2026-11-21T14:00:00Z"),
         ],
         tool_executions: vec![internal],
-        requirements: vec![Requirement::new(
-            RequirementKind::ExternalExecution,
-            external,
-        )],
+        requirements: vec![requirement],
+        pause_id,
+        in_flight: Vec::new(),
         metrics: Metrics {
             turns: 1,
             tool_calls: 2,
