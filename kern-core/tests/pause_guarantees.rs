@@ -531,6 +531,19 @@ async fn every_call_of_a_batch_is_stored_as_started_before_it_runs_and_as_finish
         "{:?}",
         seen[0].run.in_flight
     );
+    // The second body ran after the first result was stored (one write per result while others
+    // still run).
+    assert_eq!(
+        seen[1]
+            .run
+            .in_flight
+            .iter()
+            .filter(|c| matches!(c, InFlightCall::Finished { .. }))
+            .count(),
+        1,
+        "{:?}",
+        seen[1].run.in_flight
+    );
     // The model's next turn: both results stored, nothing in flight.
     let at_model = model_saw.lock().unwrap().clone().unwrap();
     assert_eq!(at_model.run.status, RunStatus::Running);
@@ -661,6 +674,53 @@ async fn a_call_whose_outcome_is_unknown_is_surfaced_as_interrupted_not_run_agai
         .unwrap();
     assert_eq!(done.status, RunStatus::Completed);
     assert_eq!(calls(&count), 1);
+}
+
+#[tokio::test]
+async fn an_executor_call_whose_outcome_is_unknown_is_surfaced_as_an_interrupted_external_call() {
+    let offered = Arc::new(tokio::sync::Notify::new());
+    let o = offered.clone();
+    let executor = move |_: &kern_core::ToolExecution| {
+        let o = o.clone();
+        async move {
+            o.notify_one();
+            futures::future::pending::<Option<kern_core::ToolResult>>().await
+        }
+    };
+    let agent = Agent::builder()
+        .model(FunctionModel::script([
+            ModelResponse::calls([ToolCall::new("c1", "shell", r#"{"command":"ls"}"#)]),
+            ModelResponse::text("done"),
+        ]))
+        .tool(shell_tool())
+        .build()
+        .unwrap();
+    let run = agent.run("Go").await.unwrap();
+    // Passed back unresolved: the executor takes it, and never answers.
+    tokio::select! {
+        _ = agent.continue_run_with(&run.run_id, &run.requirements, executor) => {
+            panic!("the executor hangs")
+        }
+        () = offered.notified() => {}
+    }
+    let claimed = stored(&agent, &run.run_id).await;
+    assert!(matches!(
+        claimed.run.in_flight.as_slice(),
+        [InFlightCall::Started {
+            by_executor: true,
+            ..
+        }]
+    ));
+    let mut reopened = agent.reopen_run(&run.run_id).await.unwrap();
+    let req = &mut reopened.requirements[0];
+    assert!(req.interrupted && req.is_external_tool_execution() && !req.is_resolved());
+    req.set_external_execution_result("a.txt");
+    let done = agent
+        .continue_run(&run.run_id, &reopened.requirements)
+        .await
+        .unwrap();
+    assert_eq!(done.status, RunStatus::Completed);
+    assert_eq!(tool_results(&done), ["a.txt"]);
 }
 
 #[tokio::test]

@@ -87,7 +87,9 @@ impl Agent {
     ///
     /// Errors the model causes (unknown tools, bad arguments, failing or panicking tools) go back
     /// to the model and the run goes on. A failing model gives [`Error::Model`] (the run is
-    /// stored as failed); a failing store gives its error.
+    /// stored as failed, with the results its tools had: [`retry_run`](Self::retry_run) takes it
+    /// up again); a store that cannot keep the pause or the end gives [`Error::NotStored`], with
+    /// the run.
     pub async fn run(&self, input: impl Into<RunInput>) -> Result<RunOutput> {
         engine::start(
             &self.inner,

@@ -24,11 +24,12 @@ use crate::error::Error;
 use crate::message::{Message, ToolCall};
 use crate::model::Usage;
 use crate::requirement::{Requirement, RequirementKind, ToolExecution};
-use crate::run::{Metrics, RunOutput, RunStatus, SCHEMA_VERSION};
+use crate::run::{InFlightCall, Metrics, RunOutput, RunStatus, SCHEMA_VERSION};
 
 /// Runs every check of this module against `store`.
 pub async fn run_all<S: RunStore + Clone>(store: S) {
     create_then_load_round_trips(&store).await;
+    a_claimed_run_with_calls_in_flight_round_trips(&store).await;
     create_twice_is_refused(&store).await;
     update_is_compare_and_set(&store).await;
     conflicting_update_changes_nothing(&store).await;
@@ -127,6 +128,40 @@ pub async fn create_then_load_round_trips(store: &impl RunStore) {
     assert_eq!(
         stored.run, run,
         "the run read back differs from the one created"
+    );
+}
+
+/// A claimed run with a batch of calls in flight (one finished, one started, one waiting, with
+/// host-approved arguments recorded) reads back exactly as it was stored: what recovery needs.
+pub async fn a_claimed_run_with_calls_in_flight_round_trips(store: &impl RunStore) {
+    let mut run = paused_run(&unique("in-flight"), &unique("session"));
+    let version = store.create(&run).await.expect("create");
+    let waiting = run.requirements.remove(0);
+    run.status = RunStatus::Running;
+    run.in_flight = vec![
+        InFlightCall::Finished {
+            execution: ToolExecution {
+                result: Some("ok ✓".to_owned()),
+                ..ToolExecution::new("call_3", "get_time", json!({}))
+            },
+        },
+        InFlightCall::Started {
+            execution: ToolExecution {
+                model_args: Some(json!({ "path": "/" })),
+                ..ToolExecution::new("call_4", "delete_file", json!({ "path": "/tmp/x" }))
+            },
+            by_executor: false,
+        },
+        InFlightCall::Waiting {
+            requirement: waiting,
+        },
+    ];
+    let version = store.update(&run, version).await.expect("update");
+    let stored = load_ok(store, &run.run_id).await;
+    assert_eq!(stored.version, version);
+    assert_eq!(
+        stored.run, run,
+        "a run with calls in flight read back differs"
     );
 }
 
