@@ -174,8 +174,9 @@ pub enum Error {
         problem: String,
     },
 
-    /// The stored run changed since it was loaded: another continue of the same pause won.
-    /// Nothing was executed by the call that got this error.
+    /// The stored run changed since it was loaded: another continue of the same pause won (the
+    /// call that got this error at its claim executed nothing), or the run was reopened while
+    /// this continue worked on it (it stops at that write; what it stored before stays).
     #[error("run `{run_id}` was changed concurrently (expected version {expected}, found {found})")]
     Conflict {
         /// The run.
