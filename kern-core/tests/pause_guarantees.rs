@@ -576,6 +576,56 @@ impl kern_core::Model for HangOnce {
 }
 
 #[tokio::test]
+async fn a_later_turns_internal_calls_are_stored_as_started_before_they_run() {
+    let store = MemoryStore::new();
+    let run_id: Arc<std::sync::Mutex<String>> = Arc::default();
+    let inside: Arc<std::sync::Mutex<Option<StoredRun>>> = Arc::default();
+    let (s, id, log) = (store.clone(), run_id.clone(), inside.clone());
+    let lookup = TestTool::new_async("lookup", json!({"type": "object"}), move |_| {
+        let (s, id, log) = (s.clone(), id.clone(), log.clone());
+        async move {
+            let id = id.lock().unwrap().clone();
+            let now = s.load(&id).await.unwrap();
+            *log.lock().unwrap() = Some(now);
+            Ok("found".to_owned())
+        }
+    });
+    let agent = Agent::builder()
+        .model(FunctionModel::script([
+            ModelResponse::calls([ToolCall::new("c1", "deploy", r#"{"target":"prod"}"#)]),
+            ModelResponse::calls([ToolCall::new("c1", "lookup", "{}")]),
+            ModelResponse::text("done"),
+        ]))
+        .tool(deploy())
+        .tool(lookup)
+        .store(store)
+        .build()
+        .unwrap();
+    let mut run = agent.run("Deploy").await.unwrap();
+    *run_id.lock().unwrap() = run.run_id.clone();
+    run.requirements[0].confirm();
+    let done = agent
+        .continue_run(&run.run_id, &run.requirements)
+        .await
+        .unwrap();
+    assert_eq!(done.status, RunStatus::Completed);
+    let inside = inside.lock().unwrap().clone().unwrap();
+    // The later turn is stored (its assistant message, its call as started) before the body.
+    assert_eq!(inside.run.status, RunStatus::Running);
+    assert!(
+        matches!(inside.run.in_flight.as_slice(),
+            [InFlightCall::Started { execution, .. }] if execution.tool_name == "lookup"),
+        "{:?}",
+        inside.run.in_flight
+    );
+    assert_eq!(tool_results(&inside.run), ["deployed to prod"]);
+    assert!(matches!(
+        inside.run.messages.last(),
+        Some(Message::Assistant { tool_calls, .. }) if tool_calls[0].name == "lookup"
+    ));
+}
+
+#[tokio::test]
 async fn a_continue_that_dies_in_the_next_model_turn_is_reopened_without_running_its_tools() {
     let tool = deploy();
     let count = tool.counter();
