@@ -207,6 +207,43 @@ async fn requirements_made_by_hand_name_no_pause_and_are_refused() {
 }
 
 #[tokio::test]
+async fn a_pause_stored_in_layout_version_1_is_continued_with_its_unbound_requirements() {
+    let agent = Agent::builder()
+        .model(TestModel::new())
+        .tool(shell_tool())
+        .build()
+        .unwrap();
+    let paused = agent.run("Go").await.unwrap();
+    // The same pause as a kern of layout version 1 stored it, in another agent's store.
+    let mut v1 = paused.clone();
+    v1.schema_version = 1;
+    v1.pause_id.clear();
+    for req in &mut v1.requirements {
+        req.run_id.clear();
+        req.pause_id.clear();
+    }
+    let json = serde_json::to_string(&v1).unwrap();
+    let other = Agent::builder()
+        .model(TestModel::new())
+        .tool(shell_tool())
+        .build()
+        .unwrap();
+    let mut stored_v1: RunOutput = serde_json::from_str(&json).unwrap();
+    other.store().create(&stored_v1).await.unwrap();
+    assert_eq!(
+        stored(&other, &v1.run_id).await.run.schema_version,
+        kern_core::SCHEMA_VERSION
+    );
+    stored_v1.requirements[0].set_external_execution_result("a.txt");
+    let done = other
+        .continue_run(&v1.run_id, &stored_v1.requirements)
+        .await
+        .unwrap();
+    assert_eq!(done.status, RunStatus::Completed);
+    assert_eq!(done.schema_version, kern_core::SCHEMA_VERSION);
+}
+
+#[tokio::test]
 async fn a_streamed_continue_refuses_a_stale_requirement_too() {
     let tool = deploy();
     let count = tool.counter();

@@ -137,7 +137,8 @@ impl Agent {
     ///   task of its own: when the future of this call is dropped (a timeout, a client that went
     ///   away), the work goes on to the next pause or the end and stores the run there. Outside a
     ///   tokio runtime it runs in the caller's future, and a dropped future leaves the run
-    ///   claimed, for [`reopen_run`](Self::reopen_run).
+    ///   claimed, for [`reopen_run`](Self::reopen_run); so does a runtime that shuts down
+    ///   before the work ends (as a crash would).
     /// - **Nothing lost on a failed write.** A pause or end that cannot be stored gives
     ///   [`Error::NotStored`], which carries the run.
     /// - **A failed model turn can be retried.** The run is stored as failed with the tool
