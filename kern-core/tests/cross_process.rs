@@ -172,10 +172,74 @@ fn model(dir: &Path) -> FunctionModel {
     })
 }
 
+/// When this file exists, the store write that settles a batch (a running run, nothing in
+/// flight) writes `settle.started` and then takes 60 s, before it writes.
+const STALL_SETTLE: &str = "stall-settle";
+/// When this file exists, the write of a completed run writes `finish.started` and then takes
+/// 60 s, before it writes.
+const STALL_FINISH: &str = "stall-finish";
+
+/// The SQLite store, with writes that stall when the test asks (to be killed right before them).
+struct StallingStore {
+    inner: SqliteStore,
+    dir: PathBuf,
+}
+
+impl StallingStore {
+    fn stall(&self, run: &RunOutput) {
+        let point = match run.status {
+            RunStatus::Running if run.in_flight.is_empty() => {
+                Some((STALL_SETTLE, "settle.started"))
+            }
+            RunStatus::Completed => Some((STALL_FINISH, "finish.started")),
+            _ => None,
+        };
+        if let Some((flag, started)) = point
+            && self.dir.join(flag).exists()
+        {
+            std::fs::write(self.dir.join(started), b"").unwrap();
+            std::thread::sleep(Duration::from_secs(60));
+        }
+    }
+}
+
+impl kern_core::RunStore for StallingStore {
+    fn load<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, kern_core::Result<StoredRun>> {
+        self.inner.load(run_id)
+    }
+    fn create<'a>(&'a self, run: &'a RunOutput) -> BoxFuture<'a, kern_core::Result<u64>> {
+        self.inner.create(run)
+    }
+    fn update<'a>(
+        &'a self,
+        run: &'a RunOutput,
+        expected_version: u64,
+    ) -> BoxFuture<'a, kern_core::Result<u64>> {
+        self.stall(run);
+        self.inner.update(run, expected_version)
+    }
+    fn session_runs<'a>(
+        &'a self,
+        session_id: &'a str,
+    ) -> BoxFuture<'a, kern_core::Result<Vec<RunOutput>>> {
+        self.inner.session_runs(session_id)
+    }
+    fn user_runs<'a>(
+        &'a self,
+        user_id: &'a str,
+    ) -> BoxFuture<'a, kern_core::Result<Vec<RunOutput>>> {
+        self.inner.user_runs(user_id)
+    }
+}
+
 async fn agent(dir: &Path) -> Agent {
-    let store = SqliteStore::open(dir.join("runs.db"))
+    let inner = SqliteStore::open(dir.join("runs.db"))
         .await
         .expect("open the SQLite file");
+    let store = StallingStore {
+        inner,
+        dir: dir.to_owned(),
+    };
     Agent::builder()
         .model(model(dir))
         .tool(shell())
@@ -619,6 +683,52 @@ async fn a_continue_killed_midway_leaves_a_whole_run() {
             .iter()
             .any(|m| matches!(m, Message::Tool { content, .. } if content == "deployed to prod"))
     );
+    assert_eq!(deployments(dir, &paused.run_id), 1);
+    let reopened = here.reopen_run(&paused.run_id).await.unwrap();
+    assert!(reopened.requirements.is_empty());
+    let continued = here
+        .continue_run(&paused.run_id, &reopened.requirements)
+        .await
+        .unwrap();
+    assert_eq!(continued.content, reference.content);
+    assert_eq!(deployments(dir, &paused.run_id), 1);
+
+    // Killed after the tool's body ran, right before the write that stores its result: the
+    // store still has the call as started, so its outcome is unknown to kern. It is surfaced,
+    // not re-run; this host knows from its log that it ran, and says so.
+    let paused = here.run("deploy it").await.unwrap();
+    std::fs::write(dir.join(STALL_SETTLE), b"").unwrap();
+    let child = spawn(TEST, "continue", dir, "stall-settle", &paused.run_id, &[]);
+    wait_for(&dir.join("settle.started"));
+    kill(child);
+    std::fs::remove_file(dir.join(STALL_SETTLE)).unwrap();
+    let stored = here.store().load(&paused.run_id).await.unwrap();
+    assert_eq!((stored.version, stored.run.status), (2, RunStatus::Running));
+    assert!(matches!(
+        stored.run.in_flight.as_slice(),
+        [InFlightCall::Started { .. }]
+    ));
+    assert_eq!(deployments(dir, &paused.run_id), 1, "the body ran");
+    let mut reopened = here.reopen_run(&paused.run_id).await.unwrap();
+    assert!(reopened.requirements[0].interrupted);
+    reopened.requirements[0].reject("it ran: deployed to prod");
+    let continued = here
+        .continue_run(&paused.run_id, &reopened.requirements)
+        .await
+        .unwrap();
+    assert_eq!(continued.status, RunStatus::Completed);
+    assert_eq!(deployments(dir, &paused.run_id), 1);
+
+    // Killed after the model's last turn, right before the run's end is stored: the settled
+    // result is stored; the reopened run asks the model again and deploys nothing.
+    let paused = here.run("deploy it").await.unwrap();
+    std::fs::write(dir.join(STALL_FINISH), b"").unwrap();
+    let child = spawn(TEST, "continue", dir, "stall-finish", &paused.run_id, &[]);
+    wait_for(&dir.join("finish.started"));
+    kill(child);
+    std::fs::remove_file(dir.join(STALL_FINISH)).unwrap();
+    let stored = here.store().load(&paused.run_id).await.unwrap();
+    assert_eq!((stored.version, stored.run.status), (3, RunStatus::Running));
     assert_eq!(deployments(dir, &paused.run_id), 1);
     let reopened = here.reopen_run(&paused.run_id).await.unwrap();
     assert!(reopened.requirements.is_empty());
