@@ -168,5 +168,56 @@ fn cycle(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, construction, cycle);
+/// An internal tool that answers at once (no blocking pool), to time the loop, not tools.
+struct Noop(kern::ToolDefinition);
+
+impl kern::Tool for Noop {
+    fn definition(&self) -> &kern::ToolDefinition {
+        &self.0
+    }
+    fn invoke(
+        &self,
+        _args: serde_json::Value,
+        _ctx: kern::ToolContext,
+    ) -> futures::future::BoxFuture<'static, kern::ToolResult> {
+        Box::pin(async { Ok("ok".to_owned()) })
+    }
+}
+
+/// One model turn of 30,000 calls that all carry the same id (each gets a unique one), then the
+/// answer: the cost of making call ids unique, with the loop around it.
+fn many_calls(c: &mut Criterion) {
+    const CALLS: usize = 30_000;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let calls: Vec<kern::ToolCall> = (0..CALLS)
+        .map(|_| kern::ToolCall::new("call_0", "noop", "{}"))
+        .collect();
+    let agent = Agent::builder()
+        .model(kern::FunctionModel::script([
+            kern::ModelResponse::calls(calls),
+            kern::ModelResponse::text("done"),
+        ]))
+        .tool(Noop(kern::ToolDefinition::new(
+            "noop",
+            "Does nothing.",
+            serde_json::json!({"type": "object"}),
+        )))
+        .build()
+        .expect("agent");
+    let mut group = c.benchmark_group("agent");
+    group.sample_size(10);
+    group.bench_function("turn_of_30000_calls_with_one_id", |b| {
+        b.iter(|| {
+            let run = runtime.block_on(agent.run("Go")).expect("run");
+            assert_eq!(run.tool_executions.len(), CALLS);
+            black_box(run)
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, construction, cycle, many_calls);
 criterion_main!(benches);
