@@ -1,5 +1,6 @@
 //! Agent benches: construction (time and heap), a run → pause → continue → complete cycle with
-//! `TestModel`, and the size of a paused one-tool run as JSON.
+//! `TestModel` (an external result given back; a confirmed call the agent runs), and the size of
+//! a paused one-tool run as JSON.
 //!
 //! `cargo bench --bench agent`
 
@@ -51,6 +52,23 @@ fn execute_shell_command(command: String) -> Result<String, ToolError> {
         .arg(&command)
         .output()?;
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Deletes a file.
+///
+/// # Arguments
+/// * `path` - The file to delete
+#[tool(requires_confirmation)]
+fn delete_file(path: String) -> String {
+    format!("deleted {path}")
+}
+
+fn build_confirming() -> Agent {
+    Agent::builder()
+        .model(TestModel::new())
+        .tool(delete_file)
+        .build()
+        .expect("agent")
 }
 
 fn build() -> Agent {
@@ -122,10 +140,84 @@ fn cycle(c: &mut Criterion) {
         )
     });
 
+    // The agent runs the confirmed call: its start and result are stored (a continue's extra
+    // writes) before the model's next turn.
+    c.bench_function("agent/run_pause_confirm_complete", |b| {
+        b.iter_batched(
+            build_confirming,
+            |agent| {
+                runtime.block_on(async {
+                    let mut run = agent.run("Delete notes.txt").await.expect("run");
+                    for req in run.active_requirements_mut() {
+                        req.confirm();
+                    }
+                    let run = agent
+                        .continue_run(&run.run_id, run.requirements)
+                        .await
+                        .expect("continue");
+                    assert_eq!(run.status, RunStatus::Completed);
+                    (agent, run)
+                })
+            },
+            BatchSize::SmallInput,
+        )
+    });
+
     c.bench_function("agent/paused_run_to_json", |b| {
         b.iter(|| black_box(serde_json::to_vec(&paused).expect("json")))
     });
 }
 
-criterion_group!(benches, construction, cycle);
+/// An internal tool that answers at once (no blocking pool), to time the loop, not tools.
+struct Noop(kern::ToolDefinition);
+
+impl kern::Tool for Noop {
+    fn definition(&self) -> &kern::ToolDefinition {
+        &self.0
+    }
+    fn invoke(
+        &self,
+        _args: serde_json::Value,
+        _ctx: kern::ToolContext,
+    ) -> futures::future::BoxFuture<'static, kern::ToolResult> {
+        Box::pin(async { Ok("ok".to_owned()) })
+    }
+}
+
+/// One model turn of 30,000 calls that all carry the same id (each gets a unique one), then the
+/// answer: the cost of making call ids unique, with the loop around it.
+fn many_calls(c: &mut Criterion) {
+    const CALLS: usize = 30_000;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let calls: Vec<kern::ToolCall> = (0..CALLS)
+        .map(|_| kern::ToolCall::new("call_0", "noop", "{}"))
+        .collect();
+    let agent = Agent::builder()
+        .model(kern::FunctionModel::script([
+            kern::ModelResponse::calls(calls),
+            kern::ModelResponse::text("done"),
+        ]))
+        .tool(Noop(kern::ToolDefinition::new(
+            "noop",
+            "Does nothing.",
+            serde_json::json!({"type": "object"}),
+        )))
+        .build()
+        .expect("agent");
+    let mut group = c.benchmark_group("agent");
+    group.sample_size(10);
+    group.bench_function("turn_of_30000_calls_with_one_id", |b| {
+        b.iter(|| {
+            let run = runtime.block_on(agent.run("Go")).expect("run");
+            assert_eq!(run.tool_executions.len(), CALLS);
+            black_box(run)
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, construction, cycle, many_calls);
 criterion_main!(benches);

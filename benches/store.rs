@@ -1,4 +1,5 @@
-//! `SqliteStore` speed: pauses persisted per second, paused runs loaded per second, and the
+//! `SqliteStore` speed: pauses persisted per second, paused runs loaded per second, whole
+//! run → pause → continue cycles of an agent on the file (the store writes of a cycle), and the
 //! bytes a one-tool paused run takes.
 //!
 //! `cargo bench --bench store` (the file is in WAL mode, in a temporary directory). The
@@ -8,6 +9,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput};
+use kern::prelude::*;
 use kern::{
     Message, Metrics, Requirement, RequirementKind, RunOutput, RunStatus, RunStore, SCHEMA_VERSION,
     SqliteStore, ToolCall, ToolExecution, Usage,
@@ -39,14 +41,14 @@ fn one_tool_paused_run(run_id: String) -> RunOutput {
         tool_executions: Vec::new(),
         requirements: vec![Requirement::new(
             RequirementKind::ExternalExecution,
-            ToolExecution {
-                tool_call_id: "call_8f2a6c1e".to_owned(),
-                tool_name: "execute_shell_command".to_owned(),
-                tool_args: json!({ "command": "ls -la" }),
-                result: None,
-                is_error: false,
-            },
+            ToolExecution::new(
+                "call_8f2a6c1e",
+                "execute_shell_command",
+                json!({ "command": "ls -la" }),
+            ),
         )],
+        pause_id: String::new(),
+        in_flight: Vec::new(),
         metrics: Metrics {
             turns: 1,
             tool_calls: 1,
@@ -57,6 +59,68 @@ fn one_tool_paused_run(run_id: String) -> RunOutput {
         },
         error: None,
     }
+}
+
+/// Deletes a file.
+///
+/// # Arguments
+/// * `path` - The file to delete
+#[tool(requires_confirmation)]
+fn delete_file(path: String) -> String {
+    format!("deleted {path}")
+}
+
+/// Looks a word up.
+///
+/// # Arguments
+/// * `word` - The word
+#[tool(external_execution)]
+fn look_up(word: String) -> String {
+    word
+}
+
+/// Whole cycles of an agent on a SQLite file: run (pauses: one write), continue (the claim,
+/// the stored progress of the calls the agent runs, the end). The figure per cycle is the cost of
+/// the writes a cycle makes.
+fn bench_cycles(c: &mut Criterion) {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let mut group = c.benchmark_group("sqlite_agent_cycle");
+    group.throughput(Throughput::Elements(1));
+    for (name, confirm) in [("external_result", false), ("confirmed_call", true)] {
+        let store = rt
+            .block_on(SqliteStore::open(dir.path().join(format!("{name}.db"))))
+            .expect("open");
+        let builder = Agent::builder().model(TestModel::new()).store(store);
+        let agent = if confirm {
+            builder.tool(delete_file)
+        } else {
+            builder.tool(look_up)
+        }
+        .build()
+        .expect("agent");
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let mut run = agent.run("Go").await.expect("run");
+                    for req in run.active_requirements_mut() {
+                        if confirm {
+                            req.confirm();
+                        } else {
+                            req.set_external_execution_result("found");
+                        }
+                    }
+                    let run = agent
+                        .continue_run(&run.run_id, run.requirements)
+                        .await
+                        .expect("continue");
+                    assert_eq!(run.status, RunStatus::Completed);
+                    black_box(run)
+                })
+            })
+        });
+    }
+    group.finish();
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -157,5 +221,6 @@ fn main() {
         .measurement_time(Duration::from_secs(5))
         .configure_from_args();
     bench_store(&mut criterion);
+    bench_cycles(&mut criterion);
     criterion.final_summary();
 }

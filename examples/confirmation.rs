@@ -55,7 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     req.confirm();
                 }
             }
-            run = agent.continue_run(&run.run_id, run.requirements).await?;
+            run = agent.continue_run(&run.run_id, &run.requirements).await?;
         }
         println!(
             "resumed, {}:\n{}\n",

@@ -104,7 +104,7 @@ async fn resume(run_id: &str) -> kern::Result<()> {
                 req.set_external_execution_result(result);
             }
         }
-        run = agent.continue_run(&run.run_id, run.requirements).await?;
+        run = agent.continue_run(&run.run_id, &run.requirements).await?;
     }
     println!("answer: {}", run.content.unwrap_or_default());
     Ok(())

@@ -74,7 +74,7 @@ async fn main() -> kern::Result<()> {
                 "the host refused to run this command",
             )));
         }
-        run = agent.continue_run(&run.run_id, run.requirements).await?;
+        run = agent.continue_run(&run.run_id, &run.requirements).await?;
     }
     for done in &run.tool_executions {
         let result = done.result.as_deref().unwrap_or_default().trim();

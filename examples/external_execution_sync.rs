@@ -42,7 +42,7 @@ fn main() -> kern::Result<()> {
                 .and_then(|args| execute_shell_command::call(args.command));
             req.set_external_execution_result(out);
         }
-        run = agent.continue_run(&run.run_id, run.requirements)?;
+        run = agent.continue_run(&run.run_id, &run.requirements)?;
     }
     println!(
         "resumed, {}:\n{}",

@@ -94,7 +94,7 @@ async fn main() -> kern::Result<()> {
             };
             req.set_external_execution_result(out);
         }
-        run = agent.continue_run(&run.run_id, run.requirements).await?;
+        run = agent.continue_run(&run.run_id, &run.requirements).await?;
     }
     println!(
         "resumed after {pauses} pauses, {}:\n{}",

@@ -56,7 +56,7 @@ async fn main() -> kern::Result<()> {
             let out = execute_shell_command.entrypoint(&call.tool_args).await;
             req.set_external_execution_result(out);
         }
-        run = agent.continue_run(&run.run_id, run.requirements).await?;
+        run = agent.continue_run(&run.run_id, &run.requirements).await?;
     }
     println!(
         "resumed, {}:\n{}",

@@ -54,7 +54,7 @@ async fn main() -> kern::Result<()> {
         req.set_external_execution_result(execute_shell_command.entrypoint(&call.tool_args).await);
     }
 
-    let mut stream = agent.continue_run_stream(&run.run_id, run.requirements);
+    let mut stream = agent.continue_run_stream(&run.run_id, &run.requirements);
     while let Some(event) = stream.next().await {
         match event? {
             RunEvent::Completed(run) => {

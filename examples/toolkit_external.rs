@@ -73,7 +73,7 @@ async fn main() -> kern::Result<()> {
             };
             req.set_external_execution_result(result);
         }
-        run = agent.continue_run(&run.run_id, run.requirements).await?;
+        run = agent.continue_run(&run.run_id, &run.requirements).await?;
     }
     println!(
         "resumed, {}:\n{}",

@@ -49,7 +49,7 @@ async fn main() -> kern::Result<()> {
                 req.set_user_input(&name, answer);
             }
         }
-        run = agent.continue_run(&run.run_id, run.requirements).await?;
+        run = agent.continue_run(&run.run_id, &run.requirements).await?;
     }
     println!(
         "resumed, {}:\n{}",

@@ -89,7 +89,7 @@ async fn an_external_tool_pauses_and_its_entrypoint_resolves_it() {
         .await;
     req.set_external_execution_result(out);
     let run = agent
-        .continue_run(&run.run_id, run.requirements)
+        .continue_run(&run.run_id, &run.requirements)
         .await
         .unwrap();
     assert_eq!(run.status, RunStatus::Completed);
@@ -127,7 +127,7 @@ async fn confirmation_and_user_input_run_the_tool_with_the_stored_and_supplied_a
     assert_eq!(fields[0].description.as_deref(), Some("Who gets it"));
     assert!(run.requirements[2].set_user_input("to", "bob"));
     let run = agent
-        .continue_run(&run.run_id, run.requirements)
+        .continue_run(&run.run_id, &run.requirements)
         .await
         .unwrap();
     assert_eq!(run.status, RunStatus::Completed);
@@ -180,7 +180,7 @@ async fn arguments_that_do_not_fit_a_paused_tool_go_back_to_the_model_not_to_the
     }
     run.requirements[0].set_external_execution_result("a.txt");
     let run = agent
-        .continue_run(&run.run_id, run.requirements)
+        .continue_run(&run.run_id, &run.requirements)
         .await
         .unwrap();
     assert_eq!(run.status, RunStatus::Completed);
@@ -261,7 +261,7 @@ async fn a_toolkit_with_one_external_method_in_an_agent() {
     );
     req.set_external_execution_result("host listing: c.txt");
     let run = agent
-        .continue_run(&run.run_id, run.requirements)
+        .continue_run(&run.run_id, &run.requirements)
         .await
         .unwrap();
     assert_eq!(run.status, RunStatus::Completed);

@@ -11,7 +11,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The facade owns a current-thread tokio runtime and blocks on it. It must not be called from
+//! The facade owns a current-thread tokio runtime, with I/O and timers enabled (the HTTP
+//! providers need both), and blocks on it. It must not be called from
 //! inside an async runtime (that would block the runtime's thread): there, its methods return
 //! [`Error::Config`] saying so — use the async [`crate::Agent`] instead.
 
@@ -47,7 +48,7 @@ impl Agent {
     /// Wraps an agent. [`Error::Config`] if the runtime cannot be started.
     pub fn new(agent: crate::Agent) -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
+            .enable_all()
             .build()
             .map_err(|e| Error::Config(format!("could not start the blocking runtime: {e}")))?;
         Ok(Agent {
@@ -82,9 +83,19 @@ impl Agent {
         self.block_on(self.agent.run(input))
     }
 
-    /// [`crate::Agent::continue_run`], blocking.
-    pub fn continue_run(&self, run_id: &str, requirements: Vec<Requirement>) -> Result<RunOutput> {
+    /// [`crate::Agent::continue_run`], blocking. The requirements are taken by reference: a
+    /// refused continue leaves them with the caller.
+    pub fn continue_run(
+        &self,
+        run_id: &str,
+        requirements: impl AsRef<[Requirement]>,
+    ) -> Result<RunOutput> {
         self.block_on(self.agent.continue_run(run_id, requirements))
+    }
+
+    /// [`crate::Agent::retry_run`], blocking.
+    pub fn retry_run(&self, run_id: &str) -> Result<RunOutput> {
+        self.block_on(self.agent.retry_run(run_id))
     }
 
     /// [`crate::Agent::reopen_run`], blocking.
@@ -96,7 +107,7 @@ impl Agent {
     pub fn continue_run_with(
         &self,
         run_id: &str,
-        requirements: Vec<Requirement>,
+        requirements: impl AsRef<[Requirement]>,
         executor: impl ToolExecutor,
     ) -> Result<RunOutput> {
         self.block_on(self.agent.continue_run_with(run_id, requirements, executor))

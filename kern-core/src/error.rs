@@ -6,7 +6,7 @@
 //! a mistake in what it asked for, a provider or store that failed.
 
 use crate::model::ModelError;
-use crate::run::RunStatus;
+use crate::run::{RunOutput, RunStatus};
 
 /// `Result<T, kern::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -35,7 +35,7 @@ pub enum Error {
     },
 
     /// `reopen_run` was called on a run that no unfinished continue holds (it is not stored
-    /// with status `running` and the requirements of a pause).
+    /// with status `running`).
     #[error(
         "run `{run_id}` is not held by an unfinished continue (its status is {status}); only such a run can be reopened"
     )]
@@ -66,6 +66,72 @@ pub enum Error {
         run_id: String,
         /// The id that is not part of the pause.
         tool_call_id: String,
+    },
+
+    /// A requirement passed back to `continue_run` belongs to another run, or to another
+    /// (earlier) pause of this run: tool call ids repeat across runs and turns, so a requirement
+    /// is bound to its run and pause, and only the current pause's ones are accepted.
+    #[error(
+        "run `{run_id}`: the requirement for tool call `{tool_call_id}` is not one of its current pause: {reason}"
+    )]
+    StaleRequirement {
+        /// The run that was continued.
+        run_id: String,
+        /// The tool call the requirement names.
+        tool_call_id: String,
+        /// Which binding differs, in words.
+        reason: String,
+    },
+
+    /// Arguments the host supplied (user input, or [`approve_with_args`]) do not fit the tool.
+    /// Nothing changed: the pause stays and can be continued with other values.
+    ///
+    /// [`approve_with_args`]: crate::Requirement::approve_with_args
+    #[error(
+        "run `{run_id}`: the arguments given for tool call `{tool_call_id}` (`{tool_name}`) do not fit the tool: {message}"
+    )]
+    InvalidToolArgs {
+        /// The run.
+        run_id: String,
+        /// The tool call.
+        tool_call_id: String,
+        /// The tool it calls.
+        tool_name: String,
+        /// What does not fit.
+        message: String,
+    },
+
+    /// `retry_run` was called on a run that is not failed.
+    #[error("run `{run_id}` has not failed (its status is {status}); only a failed run is retried")]
+    RunNotFailed {
+        /// The run.
+        run_id: String,
+        /// Its status.
+        status: RunStatus,
+    },
+
+    /// The run reached a pause (or its end) but could not be stored there. The run is here, as
+    /// it stands, so nothing is lost: its requirements, its results. The store keeps its last
+    /// stored state (a claimed continue's progress, with the tool results stored so far), which
+    /// [`Agent::reopen_run`](crate::Agent::reopen_run) recovers once the store works again.
+    #[error("run `{}` could not be stored (status {}): {source}", run.run_id, run.status)]
+    NotStored {
+        /// The run, as it was to be stored.
+        run: Box<RunOutput>,
+        /// Why the store failed.
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// The task working on a claimed run was stopped before it ended (its tokio runtime shut
+    /// down). The run is stored as far as it got; [`Agent::reopen_run`](crate::Agent::reopen_run)
+    /// recovers it.
+    #[error(
+        "the work on run `{run_id}` was aborted before it ended; it is stored as far as it got (reopen_run recovers it)"
+    )]
+    Aborted {
+        /// The run.
+        run_id: String,
     },
 
     /// The same requirement was passed back twice.
@@ -108,8 +174,9 @@ pub enum Error {
         problem: String,
     },
 
-    /// The stored run changed since it was loaded: another continue of the same pause won.
-    /// Nothing was executed by the call that got this error.
+    /// The stored run changed since it was loaded: another continue of the same pause won (the
+    /// call that got this error at its claim executed nothing), or the run was reopened while
+    /// this continue worked on it (it stops at that write; what it stored before stays).
     #[error("run `{run_id}` was changed concurrently (expected version {expected}, found {found})")]
     Conflict {
         /// The run.

@@ -28,7 +28,7 @@ pub use model::{
 };
 pub use modes::{WithModes, with_modes};
 pub use requirement::{Confirmation, Requirement, RequirementKind, ToolExecution, UserInputField};
-pub use run::{Metrics, RunOutput, RunStatus, SCHEMA_VERSION};
+pub use run::{InFlightCall, MIN_SCHEMA_VERSION, Metrics, RunOutput, RunStatus, SCHEMA_VERSION};
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
 pub use store::{MemoryStore, RunStore, StoredRun};

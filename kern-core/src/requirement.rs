@@ -21,9 +21,29 @@ pub struct ToolExecution {
     /// Whether `result` is an error message.
     #[serde(default)]
     pub is_error: bool,
+    /// The arguments the model gave, when the host approved the call with others
+    /// ([`Requirement::approve_with_args`]; `tool_args` are then the ones it ran with).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_args: Option<Value>,
 }
 
 impl ToolExecution {
+    /// A call that has not run yet.
+    pub fn new(
+        tool_call_id: impl Into<String>,
+        tool_name: impl Into<String>,
+        tool_args: Value,
+    ) -> Self {
+        ToolExecution {
+            tool_call_id: tool_call_id.into(),
+            tool_name: tool_name.into(),
+            tool_args,
+            result: None,
+            is_error: false,
+            model_args: None,
+        }
+    }
+
     /// The arguments deserialized into `T` (a tool's generated args type, or any type of yours).
     pub fn args<T: DeserializeOwned>(&self) -> Result<T, ToolError> {
         T::deserialize(&self.tool_args).map_err(ToolError::invalid_arguments)
@@ -59,11 +79,18 @@ pub struct UserInputField {
 }
 
 /// The host's answer to a [`RequirementKind::Confirmation`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum Confirmation {
     /// Run the tool.
     Confirmed,
+    /// Run the tool with these arguments instead of the model's
+    /// ([`Requirement::approve_with_args`]). They are checked against the tool before the pause
+    /// is claimed, and recorded in the run.
+    ConfirmedWithArgs {
+        /// The arguments to run the tool with (a JSON object).
+        tool_args: Value,
+    },
     /// Do not run it; the model is told so, with the note.
     Rejected {
         /// Why, for the model.
@@ -73,8 +100,19 @@ pub enum Confirmation {
 }
 
 /// One tool call a paused run waits on, and the host's answer to it.
+///
+/// A requirement is bound to its run and its pause ([`run_id`](Self::run_id),
+/// [`pause_id`](Self::pause_id)): a continue refuses one of another run or of an earlier pause
+/// ([`Error::StaleRequirement`](crate::Error::StaleRequirement)), even when the tool call ids
+/// are the same.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Requirement {
+    /// The run whose pause this is.
+    #[serde(default)]
+    pub run_id: String,
+    /// The pause ([`RunOutput::pause_id`](crate::RunOutput::pause_id)).
+    #[serde(default)]
+    pub pause_id: String,
     /// What the call needs.
     pub kind: RequirementKind,
     /// The call (and, for an external execution, the result the host set).
@@ -82,15 +120,27 @@ pub struct Requirement {
     /// The host's answer to a confirmation.
     #[serde(default)]
     pub confirmation: Option<Confirmation>,
+    /// The call was started before and its outcome is unknown: the process working on it died
+    /// (or its work was abandoned) after the call started and before its result was stored, and
+    /// the run was then reopened ([`Agent::reopen_run`](crate::Agent::reopen_run)). The tool body
+    /// may have run, in part or whole. The host decides: [`confirm`](Self::confirm) runs it again,
+    /// [`reject`](Self::reject) tells the model it did not complete, and (for an external call)
+    /// [`set_external_execution_result`](Self::set_external_execution_result) gives the result
+    /// the host knows.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 impl Requirement {
     /// A requirement of the given kind for a call.
     pub fn new(kind: RequirementKind, tool_execution: ToolExecution) -> Self {
         Requirement {
+            run_id: String::new(),
+            pause_id: String::new(),
             kind,
             tool_execution,
             confirmation: None,
+            interrupted: false,
         }
     }
 
@@ -163,6 +213,19 @@ impl Requirement {
         self.confirmation = Some(Confirmation::Confirmed);
     }
 
+    /// Confirms the call with other arguments than the model's (a JSON object): the agent runs
+    /// the tool with them when the run continues. They are checked against the tool first; ones
+    /// that do not fit are refused ([`Error::InvalidToolArgs`](crate::Error::InvalidToolArgs))
+    /// and the pause stays. The run records both ([`ToolExecution::model_args`]).
+    ///
+    /// This is the one way to change a call's arguments: a continue refuses a requirement whose
+    /// `tool_args` were edited in place.
+    pub fn approve_with_args(&mut self, tool_args: impl Into<Value>) {
+        self.confirmation = Some(Confirmation::ConfirmedWithArgs {
+            tool_args: tool_args.into(),
+        });
+    }
+
     /// Rejects the call: the tool does not run and the model is told so, with the note.
     pub fn reject(&mut self, note: impl Into<String>) {
         self.confirmation = Some(Confirmation::Rejected {
@@ -172,6 +235,11 @@ impl Requirement {
 
     /// Supplies one argument of a user input requirement. Returns `false` (and changes nothing)
     /// when the requirement asks for no field of that name.
+    ///
+    /// The value is checked against the tool (with the model's other arguments) when the run
+    /// continues, before the pause is claimed: one that does not fit (`42` for a `String`) is
+    /// refused with [`Error::InvalidToolArgs`](crate::Error::InvalidToolArgs), the pause stays,
+    /// and the host can set it again.
     pub fn set_user_input(&mut self, field: &str, value: impl Into<Value>) -> bool {
         if let RequirementKind::UserInput { fields } = &mut self.kind
             && let Some(f) = fields.iter_mut().find(|f| f.name == field)

@@ -9,8 +9,54 @@ use crate::message::Message;
 use crate::model::Usage;
 use crate::requirement::{Requirement, ToolExecution};
 
-/// The version of the [`RunOutput`] data layout this kern reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// A tool call of the batch the agent is working through, as stored while it works: what a
+/// recovery ([`Agent::reopen_run`](crate::Agent::reopen_run)) needs to know so that no finished
+/// call runs again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum InFlightCall {
+    /// The call has its result (it ran, the host gave it, or it failed before it could run).
+    Finished {
+        /// The call, with its result.
+        execution: ToolExecution,
+    },
+    /// The call was started and its outcome is not stored yet: its tool body (or the executor)
+    /// may have run, in part or whole.
+    Started {
+        /// The call, with the arguments it runs with.
+        execution: ToolExecution,
+        /// Whether an executor was asked (otherwise the agent runs the tool).
+        by_executor: bool,
+    },
+    /// The call waits on the host.
+    Waiting {
+        /// What it waits for.
+        requirement: Requirement,
+    },
+}
+
+impl InFlightCall {
+    /// The call.
+    pub fn tool_execution(&self) -> &ToolExecution {
+        match self {
+            InFlightCall::Finished { execution } | InFlightCall::Started { execution, .. } => {
+                execution
+            }
+            InFlightCall::Waiting { requirement } => &requirement.tool_execution,
+        }
+    }
+}
+
+/// The version of the [`RunOutput`] data layout this kern writes.
+///
+/// Version 2 added the pause token ([`RunOutput::pause_id`], and the run and pause every
+/// [`Requirement`] is bound to) and the stored progress of a batch of tool calls
+/// ([`RunOutput::in_flight`]). Runs of version 1 are still read (their new fields are empty); a
+/// version-1 pause is continued with version-1 requirements, which name no run or pause.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The oldest layout version this kern reads.
+pub const MIN_SCHEMA_VERSION: u32 = 1;
 
 /// Where a run stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -24,7 +70,8 @@ pub enum RunStatus {
     Completed,
     /// The run hit the agent's limit on model turns.
     TurnLimitReached,
-    /// The model failed; the run cannot go on.
+    /// The model failed; [`Agent::retry_run`](crate::Agent::retry_run) tries its turn again
+    /// (the tool results it has are kept).
     Failed,
 }
 
@@ -76,6 +123,16 @@ pub struct RunOutput {
     /// What the run waits on while paused (empty otherwise).
     #[serde(default)]
     pub requirements: Vec<Requirement>,
+    /// The token of the run's latest pause: a new one at every pause. Each of the pause's
+    /// requirements carries it, and a continue refuses requirements of another pause. Empty
+    /// for a run that never paused (and for a pause stored by a kern of layout version 1).
+    #[serde(default)]
+    pub pause_id: String,
+    /// While the agent works through a batch of tool calls of a stored run, where each call
+    /// stands: stored when the calls start and as they finish, so a recovery reuses the
+    /// results and never runs a finished call again. Empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_flight: Vec<InFlightCall>,
     /// Counters.
     #[serde(default)]
     pub metrics: Metrics,

@@ -368,11 +368,18 @@ async fn confirm_runs_the_tool_and_reject_tells_the_model() {
 
     let mut run = agent.run("Delete").await.unwrap();
     assert!(run.requirements[0].needs_confirmation());
-    // The host's copy of the arguments is not what runs: the stored arguments are.
+    // Arguments edited in place are refused (`approve_with_args` is the way to change them).
     run.requirements[0].tool_execution.tool_args = json!({"path": "/etc/passwd"});
     run.requirements[0].confirm();
+    let refused = agent.continue_run(&run.run_id, &run.requirements).await;
+    assert!(
+        matches!(refused, Err(Error::InvalidResolution { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(calls(&count), 0);
+    run.requirements[0].tool_execution.tool_args = json!({"path": "example"});
     let run = agent
-        .continue_run(&run.run_id, run.requirements)
+        .continue_run(&run.run_id, &run.requirements)
         .await
         .unwrap();
     assert_eq!(calls(&count), 1);

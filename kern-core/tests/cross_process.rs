@@ -1,6 +1,7 @@
 //! A paused run continued by other OS processes through one SQLite file: the same result as a
 //! continue in the same process, exactly one winner when two processes race, and a whole run
-//! after a process is killed (SIGKILL) right after a pause or in the middle of a continue.
+//! after a process is killed (SIGKILL) right after a pause or at any step of a continue: no tool
+//! body runs twice unless the host, told its outcome is unknown, decides so.
 //!
 //! Each test re-executes this test binary to play its other processes: the child runs the same
 //! test (`--exact`), finds `KERN_XP_ROLE` in its environment and plays that role instead.
@@ -14,9 +15,9 @@ use std::time::{Duration, Instant};
 
 use futures::future::{BoxFuture, FutureExt};
 use kern_core::{
-    Agent, Error, ExecutionMode, FunctionModel, Message, ModelResponse, RunInput, RunOutput,
-    RunStatus, SqliteStore, StoredRun, Tool, ToolCall, ToolContext, ToolDefinition, ToolError,
-    ToolResult,
+    Agent, Error, ExecutionMode, FunctionModel, InFlightCall, Message, ModelResponse, RunInput,
+    RunOutput, RunStatus, SqliteStore, StoredRun, Tool, ToolCall, ToolContext, ToolDefinition,
+    ToolError, ToolResult,
 };
 use serde_json::{Value, json};
 
@@ -39,6 +40,9 @@ const SESSION: &str = "KERN_XP_SESSION";
 const DEPLOY_LOG: &str = "deploy.log";
 /// When this file exists, `deploy` writes `deploy.started` and then takes 60 s.
 const SLOW: &str = "slow";
+/// When this file exists, the model's turn after a tool result writes `model.started` and then
+/// takes 60 s.
+const SLOW_MODEL: &str = "slow-model";
 
 // ---------------------------------------------------------------------------------------------
 // The agent every process builds: same model, same tools, same SQLite file.
@@ -118,8 +122,9 @@ fn deploy(dir: &Path) -> FnTool {
 
 /// Turn 1 answers with the session's first input when asked about "before", calls `deploy` when
 /// the input mentions it, `shell` otherwise; turn 2 reports the tool's result.
-fn model() -> FunctionModel {
-    FunctionModel::new(|request| {
+fn model(dir: &Path) -> FunctionModel {
+    let dir = dir.to_owned();
+    FunctionModel::new(move |request| {
         if FunctionModel::turn_of_run(request) == 0 {
             let first_input = request.messages.iter().find_map(|m| match m {
                 Message::User { content } => Some(content.as_str()),
@@ -147,6 +152,12 @@ fn model() -> FunctionModel {
             };
             Ok(ModelResponse::calls([call]))
         } else {
+            if dir.join(SLOW_MODEL).exists() {
+                std::fs::write(dir.join("model.started"), b"").map_err(|e| {
+                    kern_core::ModelError::Other(format!("write model.started: {e}"))
+                })?;
+                std::thread::sleep(Duration::from_secs(60));
+            }
             let result = request
                 .messages
                 .iter()
@@ -161,12 +172,76 @@ fn model() -> FunctionModel {
     })
 }
 
+/// When this file exists, the store write that settles a batch (a running run, nothing in
+/// flight) writes `settle.started` and then takes 60 s, before it writes.
+const STALL_SETTLE: &str = "stall-settle";
+/// When this file exists, the write of a completed run writes `finish.started` and then takes
+/// 60 s, before it writes.
+const STALL_FINISH: &str = "stall-finish";
+
+/// The SQLite store, with writes that stall when the test asks (to be killed right before them).
+struct StallingStore {
+    inner: SqliteStore,
+    dir: PathBuf,
+}
+
+impl StallingStore {
+    fn stall(&self, run: &RunOutput) {
+        let point = match run.status {
+            RunStatus::Running if run.in_flight.is_empty() => {
+                Some((STALL_SETTLE, "settle.started"))
+            }
+            RunStatus::Completed => Some((STALL_FINISH, "finish.started")),
+            _ => None,
+        };
+        if let Some((flag, started)) = point
+            && self.dir.join(flag).exists()
+        {
+            std::fs::write(self.dir.join(started), b"").unwrap();
+            std::thread::sleep(Duration::from_secs(60));
+        }
+    }
+}
+
+impl kern_core::RunStore for StallingStore {
+    fn load<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, kern_core::Result<StoredRun>> {
+        self.inner.load(run_id)
+    }
+    fn create<'a>(&'a self, run: &'a RunOutput) -> BoxFuture<'a, kern_core::Result<u64>> {
+        self.inner.create(run)
+    }
+    fn update<'a>(
+        &'a self,
+        run: &'a RunOutput,
+        expected_version: u64,
+    ) -> BoxFuture<'a, kern_core::Result<u64>> {
+        self.stall(run);
+        self.inner.update(run, expected_version)
+    }
+    fn session_runs<'a>(
+        &'a self,
+        session_id: &'a str,
+    ) -> BoxFuture<'a, kern_core::Result<Vec<RunOutput>>> {
+        self.inner.session_runs(session_id)
+    }
+    fn user_runs<'a>(
+        &'a self,
+        user_id: &'a str,
+    ) -> BoxFuture<'a, kern_core::Result<Vec<RunOutput>>> {
+        self.inner.user_runs(user_id)
+    }
+}
+
 async fn agent(dir: &Path) -> Agent {
-    let store = SqliteStore::open(dir.join("runs.db"))
+    let inner = SqliteStore::open(dir.join("runs.db"))
         .await
         .expect("open the SQLite file");
+    let store = StallingStore {
+        inner,
+        dir: dir.to_owned(),
+    };
     Agent::builder()
-        .model(model())
+        .model(model(dir))
         .tool(shell())
         .tool(deploy(dir))
         .store(store)
@@ -193,7 +268,7 @@ fn resolve(run: &mut RunOutput) {
 async fn continue_by_id(agent: &Agent, run_id: &str) -> kern_core::Result<RunOutput> {
     let StoredRun { mut run, .. } = agent.store().load(run_id).await?;
     resolve(&mut run);
-    agent.continue_run(run_id, run.requirements).await
+    agent.continue_run(run_id, &run.requirements).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -508,8 +583,8 @@ async fn a_continue_killed_midway_leaves_a_whole_run() {
     let dir = dir.path();
     let here = agent(dir).await;
 
-    // Killed while its tool runs: the pause was claimed (so no other continue runs the tool
-    // again) and the run is whole: the pause's data, status running, one version on.
+    // Killed inside the tool's body: the claim stored the call as started, so no other continue
+    // runs it, and a reopen hands it to the host as interrupted (its outcome is unknown).
     let paused = here.run("deploy it").await.unwrap();
     std::fs::write(dir.join(SLOW), b"").unwrap();
     let child = spawn(TEST, "continue", dir, "slow", &paused.run_id, &[]);
@@ -520,7 +595,12 @@ async fn a_continue_killed_midway_leaves_a_whole_run() {
     assert_eq!(stored.version, 2);
     assert_eq!(stored.run.status, RunStatus::Running);
     assert_eq!(stored.run.messages, paused.messages);
-    assert_eq!(stored.run.requirements, paused.requirements);
+    assert!(
+        matches!(stored.run.in_flight.as_slice(),
+            [InFlightCall::Started { execution, by_executor: false }] if execution.tool_name == "deploy"),
+        "{:?}",
+        stored.run.in_flight
+    );
     assert_eq!(deployments(dir, &paused.run_id), 1);
     let again = continue_by_id(&here, &paused.run_id).await;
     assert!(
@@ -529,13 +609,34 @@ async fn a_continue_killed_midway_leaves_a_whole_run() {
     );
     assert_eq!(deployments(dir, &paused.run_id), 1);
 
-    // The host, knowing that process is gone, reopens the pause: it is the pause again, one
-    // version on, and a continue runs the confirmed call (again: the host's decision).
-    let reopened = here.reopen_run(&paused.run_id).await.unwrap();
-    assert_eq!(reopened, paused);
-    let stored = here.store().load(&paused.run_id).await.unwrap();
-    assert_eq!((stored.version, &stored.run), (3, &paused));
-    let continued = continue_by_id(&here, &paused.run_id).await.unwrap();
+    // The host, knowing that process is gone, reopens: a new pause whose one requirement is the
+    // interrupted call; the old pause's requirements are refused.
+    let mut reopened = here.reopen_run(&paused.run_id).await.unwrap();
+    assert!(reopened.is_paused());
+    assert_ne!(reopened.pause_id, paused.pause_id);
+    assert_eq!(reopened.requirements.len(), 1);
+    assert!(reopened.requirements[0].interrupted);
+    assert!(reopened.requirements[0].needs_confirmation());
+    assert_eq!(
+        here.store().load(&paused.run_id).await.unwrap(),
+        StoredRun {
+            run: reopened.clone(),
+            version: 3
+        }
+    );
+    let mut old = paused.clone();
+    resolve(&mut old);
+    assert!(matches!(
+        here.continue_run(&paused.run_id, &old.requirements).await,
+        Err(Error::StaleRequirement { .. })
+    ));
+    assert_eq!(deployments(dir, &paused.run_id), 1);
+    // Running it again is the host's decision, made here.
+    reopened.requirements[0].confirm();
+    let continued = here
+        .continue_run(&paused.run_id, &reopened.requirements)
+        .await
+        .unwrap();
     assert_eq!(continued.status, RunStatus::Completed);
     assert_eq!(deployments(dir, &paused.run_id), 2);
     // Only a claimed run reopens; anything else is refused and left as it is.
@@ -559,12 +660,89 @@ async fn a_continue_killed_midway_leaves_a_whole_run() {
         Err(Error::RunNotFound { .. })
     ));
 
-    // Killed at points spread over the continue: the run is always one whole state (paused as
-    // before, claimed, or finished), never a mix, and a pause left as before can be continued.
     let reference = {
         let run = here.run("deploy it").await.unwrap();
         continue_by_id(&here, &run.run_id).await.unwrap()
     };
+
+    // Killed in the model's turn after the tool ran: the result is stored, the reopened run has
+    // nothing to decide, and continuing it does not deploy again.
+    let paused = here.run("deploy it").await.unwrap();
+    std::fs::write(dir.join(SLOW_MODEL), b"").unwrap();
+    let child = spawn(TEST, "continue", dir, "slow-model", &paused.run_id, &[]);
+    wait_for(&dir.join("model.started"));
+    kill(child);
+    std::fs::remove_file(dir.join(SLOW_MODEL)).unwrap();
+    let stored = here.store().load(&paused.run_id).await.unwrap();
+    assert_eq!((stored.version, stored.run.status), (3, RunStatus::Running));
+    assert!(stored.run.in_flight.is_empty());
+    assert!(
+        stored
+            .run
+            .messages
+            .iter()
+            .any(|m| matches!(m, Message::Tool { content, .. } if content == "deployed to prod"))
+    );
+    assert_eq!(deployments(dir, &paused.run_id), 1);
+    let reopened = here.reopen_run(&paused.run_id).await.unwrap();
+    assert!(reopened.requirements.is_empty());
+    let continued = here
+        .continue_run(&paused.run_id, &reopened.requirements)
+        .await
+        .unwrap();
+    assert_eq!(continued.content, reference.content);
+    assert_eq!(deployments(dir, &paused.run_id), 1);
+
+    // Killed after the tool's body ran, right before the write that stores its result: the
+    // store still has the call as started, so its outcome is unknown to kern. It is surfaced,
+    // not re-run; this host knows from its log that it ran, and says so.
+    let paused = here.run("deploy it").await.unwrap();
+    std::fs::write(dir.join(STALL_SETTLE), b"").unwrap();
+    let child = spawn(TEST, "continue", dir, "stall-settle", &paused.run_id, &[]);
+    wait_for(&dir.join("settle.started"));
+    kill(child);
+    std::fs::remove_file(dir.join(STALL_SETTLE)).unwrap();
+    let stored = here.store().load(&paused.run_id).await.unwrap();
+    assert_eq!((stored.version, stored.run.status), (2, RunStatus::Running));
+    assert!(matches!(
+        stored.run.in_flight.as_slice(),
+        [InFlightCall::Started { .. }]
+    ));
+    assert_eq!(deployments(dir, &paused.run_id), 1, "the body ran");
+    let mut reopened = here.reopen_run(&paused.run_id).await.unwrap();
+    assert!(reopened.requirements[0].interrupted);
+    reopened.requirements[0].reject("it ran: deployed to prod");
+    let continued = here
+        .continue_run(&paused.run_id, &reopened.requirements)
+        .await
+        .unwrap();
+    assert_eq!(continued.status, RunStatus::Completed);
+    assert_eq!(deployments(dir, &paused.run_id), 1);
+
+    // Killed after the model's last turn, right before the run's end is stored: the settled
+    // result is stored; the reopened run asks the model again and deploys nothing.
+    let paused = here.run("deploy it").await.unwrap();
+    std::fs::write(dir.join(STALL_FINISH), b"").unwrap();
+    let child = spawn(TEST, "continue", dir, "stall-finish", &paused.run_id, &[]);
+    wait_for(&dir.join("finish.started"));
+    kill(child);
+    std::fs::remove_file(dir.join(STALL_FINISH)).unwrap();
+    let stored = here.store().load(&paused.run_id).await.unwrap();
+    assert_eq!((stored.version, stored.run.status), (3, RunStatus::Running));
+    assert_eq!(deployments(dir, &paused.run_id), 1);
+    let reopened = here.reopen_run(&paused.run_id).await.unwrap();
+    assert!(reopened.requirements.is_empty());
+    let continued = here
+        .continue_run(&paused.run_id, &reopened.requirements)
+        .await
+        .unwrap();
+    assert_eq!(continued.content, reference.content);
+    assert_eq!(deployments(dir, &paused.run_id), 1);
+
+    // Killed at points spread over the continue: the run is always one whole state (the pause,
+    // the claim with the call started, the settled call, the end), never a mix, and from each
+    // the run completes with `deploy` run exactly once: a call of unknown outcome is surfaced,
+    // and the host (here knowing from the log) decides.
     let mut seen = std::collections::BTreeSet::new();
     for (i, delay_ms) in [0u64, 1, 2, 4, 8, 15, 30, 60, 120, 250]
         .into_iter()
@@ -583,33 +761,56 @@ async fn a_continue_killed_midway_leaves_a_whole_run() {
             Err(error) => panic!("kill after {delay_ms} ms left an unreadable run: {error}"),
         };
         let runs = deployments(dir, &paused.run_id);
-        match (stored.version, stored.run.status) {
+        assert!(runs <= 1, "the tool ran {runs} times");
+        let finished = match (stored.version, stored.run.status) {
             (1, RunStatus::Paused) => {
                 seen.insert("paused");
                 assert_eq!(stored.run, paused, "a pause left as before is the pause");
                 assert_eq!(runs, 0);
-                let continued = continue_by_id(&here, &paused.run_id).await.unwrap();
-                assert_eq!(continued.content, reference.content);
-                assert_eq!(deployments(dir, &paused.run_id), 1);
+                continue_by_id(&here, &paused.run_id).await.unwrap()
             }
             (2, RunStatus::Running) => {
-                seen.insert("claimed");
-                assert_eq!(stored.run.messages, paused.messages);
-                assert_eq!(stored.run.requirements, paused.requirements);
-                assert!(runs <= 1, "the tool ran {runs} times");
-                // Reopened by the host, it is the pause as before, and continues.
-                assert_eq!(here.reopen_run(&paused.run_id).await.unwrap(), paused);
-                let continued = continue_by_id(&here, &paused.run_id).await.unwrap();
-                assert_eq!(continued.content, reference.content);
+                seen.insert("claimed, call started");
+                assert!(matches!(
+                    stored.run.in_flight.as_slice(),
+                    [InFlightCall::Started { .. }]
+                ));
+                let mut reopened = here.reopen_run(&paused.run_id).await.unwrap();
+                let req = &mut reopened.requirements[0];
+                assert!(req.interrupted);
+                if runs == 1 {
+                    req.reject("it ran before the process died");
+                } else {
+                    req.confirm();
+                }
+                here.continue_run(&paused.run_id, &reopened.requirements)
+                    .await
+                    .unwrap()
             }
-            (3, RunStatus::Completed) => {
+            (3, RunStatus::Running) => {
+                seen.insert("call settled");
+                assert_eq!(runs, 1);
+                assert!(stored.run.in_flight.is_empty());
+                let reopened = here.reopen_run(&paused.run_id).await.unwrap();
+                assert!(reopened.requirements.is_empty());
+                here.continue_run(&paused.run_id, &reopened.requirements)
+                    .await
+                    .unwrap()
+            }
+            (4, RunStatus::Completed) => {
                 seen.insert("completed");
                 assert_eq!(stored.run.content, reference.content);
                 assert_eq!(stored.run.messages.len(), reference.messages.len());
-                assert_eq!(runs, 1);
+                stored.run
             }
             other => panic!("kill after {delay_ms} ms left the run at {other:?}: {stored:?}"),
-        }
+        };
+        assert_eq!(finished.status, RunStatus::Completed);
+        assert_eq!(
+            deployments(dir, &paused.run_id),
+            1,
+            "kill after {delay_ms} ms: deploy must run exactly once"
+        );
     }
     eprintln!("states seen after a SIGKILL during a continue: {seen:?}");
 }

@@ -1,16 +1,19 @@
 //! The loop: model turn → tool calls split by execution mode → internal ones run concurrently,
 //! the others become requirements → pause (stored) or go on; and the continue of a pause.
 
+use std::collections::HashSet;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use futures::future::{BoxFuture, FutureExt, join_all};
+use futures::future::{BoxFuture, FutureExt};
+use futures::stream::FuturesUnordered;
 use serde_json::{Map, Value};
 
 use super::event::{EventSender, RunEvent};
 use super::executor::ToolExecutor;
-use super::validate::validate;
+use super::validate::{missing_required, supplied_args, validate};
 use super::{Inner, RunInput};
 use crate::error::{Error, Result};
 use crate::message::{Message, ToolCall};
@@ -18,7 +21,7 @@ use crate::model::{ModelError, ModelEvent, ModelRequest, ModelResponse};
 use crate::requirement::{
     Confirmation, Requirement, RequirementKind, ToolExecution, UserInputField,
 };
-use crate::run::{Metrics, RunOutput, RunStatus, SCHEMA_VERSION};
+use crate::run::{InFlightCall, Metrics, RunOutput, RunStatus, SCHEMA_VERSION};
 use crate::store::StoredRun;
 use crate::tool::{
     ExecutionMode, Tool, ToolContext, ToolDefinition, ToolError, ToolErrorKind, ToolResult,
@@ -49,17 +52,12 @@ pub(crate) async fn start(
         messages: vec![Message::user(input.text)],
         tool_executions: Vec::new(),
         requirements: Vec::new(),
+        pause_id: String::new(),
+        in_flight: Vec::new(),
         metrics: Metrics::default(),
         error: None,
     };
-    let engine = Engine {
-        inner,
-        executor,
-        events,
-        history,
-        run,
-        version: None,
-    };
+    let engine = Engine::new(inner, executor, events, history, run, None);
     engine.emit_started();
     engine.drive().await
 }
@@ -68,74 +66,182 @@ pub(crate) async fn start(
 enum Action {
     /// The call has its result (external execution, rejection).
     Done(ToolExecution),
-    /// Run the tool with these (stored, possibly completed) arguments.
+    /// Run the tool with these (stored, possibly completed or host-approved) arguments.
     Run(ToolExecution),
     /// Offer the call to the executor; pause again for it if declined.
     Offer(Requirement),
 }
 
-/// Continues a paused run: load, validate everything, claim the pause, apply, loop.
+/// Runs claimed work so that dropping the caller's future does not abandon it: on a tokio
+/// runtime the work is a task of its own, which goes on to its end (and stores the run there)
+/// whether or not anybody waits for it. Outside a tokio runtime it runs in place.
+async fn detached<F>(run_id: String, work: F) -> Result<RunOutput>
+where
+    F: Future<Output = Result<RunOutput>> + Send + 'static,
+{
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        return work.await;
+    };
+    match handle.spawn(work).await {
+        Ok(result) => result,
+        Err(join) => match join.try_into_panic() {
+            // A panic of the agent's own code (tools' panics are caught): the caller's.
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(_) => Err(Error::Aborted { run_id }),
+        },
+    }
+}
+
+/// Continues a paused run: load, validate everything, then (detached from the caller) claim the
+/// pause, apply, loop.
 pub(crate) async fn resume(
-    inner: &Inner,
+    inner: Arc<Inner>,
     run_id: &str,
-    requirements: Vec<Requirement>,
-    executor: Option<&dyn ToolExecutor>,
-    events: Option<&EventSender>,
+    requirements: &[Requirement],
+    executor: Option<Arc<dyn ToolExecutor>>,
+    events: Option<EventSender>,
 ) -> Result<RunOutput> {
-    let StoredRun { mut run, version } = inner.store.load(run_id).await?;
-    let actions: Vec<Action> = validate(&run, &requirements, executor.is_some())?
+    let StoredRun { run, version } = inner.store.load(run_id).await?;
+    let actions: Vec<Action> = validate(&inner, &run, requirements, executor.is_some())?
         .into_iter()
         .map(|(stored, passed)| plan(stored, passed))
         .collect();
-    drop(requirements);
-
-    // Claim the pause: only one continue gets past this compare-and-set.
-    run.status = RunStatus::Running;
-    let version = inner.store.update(&run, version).await?;
-
-    let runs = inner.store.session_runs(&run.session_id).await?;
-    let history = history_of(runs, Some(&run.run_id));
-    let engine = Engine {
-        inner,
-        executor,
-        events,
-        history,
-        run,
-        version: Some(version),
-    };
-    engine.emit_started();
-    let mut batch = Batch::default();
-    for action in actions {
-        match action {
-            Action::Done(execution) => {
-                engine.emit_completed(&execution);
-                batch.done(execution);
+    let id = run.run_id.clone();
+    detached(id, async move {
+        let runs = inner.store.session_runs(&run.session_id).await?;
+        let history = history_of(runs, Some(&run.run_id));
+        let mut engine = Engine::new(
+            &inner,
+            executor.as_deref(),
+            events.as_ref(),
+            history,
+            run,
+            Some(version),
+        );
+        engine.run.status = RunStatus::Running;
+        engine.run.requirements.clear();
+        engine.emit_started();
+        let mut batch = Batch::default();
+        for action in actions {
+            match action {
+                Action::Done(execution) => {
+                    engine.emit_completed(&execution);
+                    batch.slots.push(Slot::Done(execution));
+                }
+                Action::Run(call) => match inner.tool(&call.tool_name) {
+                    Some(tool) => batch.slots.push(Slot::Run(Arc::clone(tool), call)),
+                    None => {
+                        let error = unknown_tool(&inner, &call.tool_name);
+                        let failed = engine.failed(call, error);
+                        batch.slots.push(Slot::Done(failed));
+                    }
+                },
+                Action::Offer(requirement) if engine.executor.is_some() => {
+                    batch.slots.push(Slot::Offer(requirement));
+                }
+                Action::Offer(requirement) => batch.slots.push(Slot::Pending(requirement)),
             }
-            Action::Run(call) => match inner.tool(&call.tool_name) {
-                Some(tool) => {
-                    let job = engine.execute(tool, call).map(Some).boxed();
-                    batch.job(job, None);
-                }
-                None => {
-                    let error = unknown_tool(inner, &call.tool_name);
-                    batch.done(engine.failed(
-                        call.tool_call_id,
-                        call.tool_name,
-                        call.tool_args,
-                        error,
-                    ));
-                }
-            },
-            Action::Offer(requirement) => match executor {
-                Some(executor) => {
-                    let job = engine.offer(executor, &requirement);
-                    batch.job(job, Some(requirement));
-                }
-                None => batch.pending(requirement),
-            },
+        }
+        // The first store write of `settle` claims the pause: only one continue gets past
+        // this compare-and-set, and no tool starts before it.
+        engine.settle_and_go(batch, true).await
+    })
+    .await
+}
+
+/// Takes up a failed run again: its model turn is tried anew, with the tool results the run has
+/// (no tool runs again).
+pub(crate) async fn retry(
+    inner: Arc<Inner>,
+    run_id: &str,
+    executor: Option<Arc<dyn ToolExecutor>>,
+    events: Option<EventSender>,
+) -> Result<RunOutput> {
+    let StoredRun { mut run, version } = inner.store.load(run_id).await?;
+    if run.status != RunStatus::Failed {
+        return Err(Error::RunNotFailed {
+            run_id: run.run_id,
+            status: run.status,
+        });
+    }
+    let id = run.run_id.clone();
+    detached(id, async move {
+        let runs = inner.store.session_runs(&run.session_id).await?;
+        let history = history_of(runs, Some(&run.run_id));
+        run.status = RunStatus::Running;
+        run.error = None;
+        let mut engine = Engine::new(
+            &inner,
+            executor.as_deref(),
+            events.as_ref(),
+            history,
+            run,
+            Some(version),
+        );
+        // The claim: a second retry of the same failure gets `Conflict`.
+        engine.save().await?;
+        engine.emit_started();
+        tracing::debug!(run_id = %engine.run.run_id, "failed run retried");
+        engine.drive().await
+    })
+    .await
+}
+
+/// Puts a claimed run (stored `running`: the continue that claimed it died, or was abandoned)
+/// back to paused, at a new pause: the calls its batch finished are recorded, the ones it started
+/// become interrupted requirements for the host to decide, the ones that waited on the host wait
+/// again. A run whose batch was done (it died in a model turn) pauses with no requirements: a
+/// continue with none takes it on.
+pub(crate) async fn reopen(inner: &Inner, run_id: &str) -> Result<RunOutput> {
+    let StoredRun { mut run, version } = inner.store.load(run_id).await?;
+    if run.status != RunStatus::Running {
+        return Err(Error::RunNotClaimed {
+            run_id: run.run_id,
+            status: run.status,
+        });
+    }
+    // A run claimed by a kern of layout version 1 keeps its pause's requirements here.
+    let mut requirements = std::mem::take(&mut run.requirements);
+    for call in std::mem::take(&mut run.in_flight) {
+        match call {
+            InFlightCall::Finished { execution } => record_execution(&mut run, execution),
+            InFlightCall::Started {
+                mut execution,
+                by_executor,
+            } => {
+                execution.result = None;
+                execution.is_error = false;
+                let kind = if by_executor {
+                    RequirementKind::ExternalExecution
+                } else {
+                    RequirementKind::Confirmation
+                };
+                let mut requirement = Requirement::new(kind, execution);
+                requirement.interrupted = true;
+                requirements.push(requirement);
+            }
+            InFlightCall::Waiting { requirement } => requirements.push(requirement),
         }
     }
-    engine.settle_and_go(batch).await
+    run.status = RunStatus::Paused;
+    bind(&mut run, requirements);
+    inner.store.update(&run, version).await?;
+    tracing::warn!(
+        run_id = %run.run_id,
+        interrupted = run.requirements.iter().filter(|r| r.interrupted).count(),
+        "claimed run reopened: its pause can be continued again"
+    );
+    Ok(run)
+}
+
+/// Makes these the run's requirements, at a new pause: each is bound to the run and the pause.
+fn bind(run: &mut RunOutput, mut requirements: Vec<Requirement>) {
+    run.pause_id = super::id::new_id("pause");
+    for requirement in &mut requirements {
+        requirement.run_id.clone_from(&run.run_id);
+        requirement.pause_id.clone_from(&run.pause_id);
+    }
+    run.requirements = requirements;
 }
 
 fn plan(stored: &Requirement, passed: &Requirement) -> Action {
@@ -162,22 +268,21 @@ fn plan(stored: &Requirement, passed: &Requirement) -> Action {
                 let error = ToolError::with_kind(ToolErrorKind::Rejected, message);
                 Action::Done(execution(call.clone(), Err(error)))
             }
+            Some(Confirmation::ConfirmedWithArgs { tool_args }) => Action::Run(ToolExecution {
+                tool_args: tool_args.clone(),
+                model_args: Some(
+                    call.model_args
+                        .clone()
+                        .unwrap_or_else(|| call.tool_args.clone()),
+                ),
+                ..call.clone()
+            }),
             _ => Action::Run(call.clone()),
         },
-        RequirementKind::UserInput { .. } => {
-            let mut call = call.clone();
-            if !call.tool_args.is_object() {
-                call.tool_args = Value::Object(Map::new());
-            }
-            if let Value::Object(args) = &mut call.tool_args {
-                for field in passed.user_input_fields() {
-                    if let Some(value) = &field.value {
-                        args.insert(field.name.clone(), value.clone());
-                    }
-                }
-            }
-            Action::Run(call)
-        }
+        RequirementKind::UserInput { .. } => Action::Run(ToolExecution {
+            tool_args: supplied_args(stored, passed).unwrap_or_else(|| call.tool_args.clone()),
+            ..call.clone()
+        }),
     }
 }
 
@@ -199,39 +304,60 @@ struct Engine<'a> {
     run: RunOutput,
     /// The stored version; `None` until the run is first stored.
     version: Option<u64>,
+    /// The ids of every tool call the conversation has (its history's too): a new call gets an
+    /// id none of them has.
+    call_ids: HashSet<String>,
 }
 
 /// The tool calls of one turn (or of one continue), in call order.
 #[derive(Default)]
 struct Batch {
     slots: Vec<Slot>,
-    jobs: Vec<BoxFuture<'static, Option<ToolExecution>>>,
 }
 
 enum Slot {
     /// Finished already (an error the model caused, an external result, a rejection).
     Done(ToolExecution),
-    /// A job; `Some(requirement)` for an executor offer, to pause with when declined.
-    Job(usize, Option<Requirement>),
+    /// The agent runs the tool.
+    Run(Arc<dyn Tool>, ToolExecution),
+    /// Offered to the executor; pauses the run for the requirement when declined.
+    Offer(Requirement),
     /// Pauses the run.
     Pending(Requirement),
 }
 
-impl Batch {
-    fn done(&mut self, execution: ToolExecution) {
-        self.slots.push(Slot::Done(execution));
+impl Slot {
+    fn is_job(&self) -> bool {
+        matches!(self, Slot::Run(..) | Slot::Offer(_))
     }
-    fn job(
-        &mut self,
-        job: BoxFuture<'static, Option<ToolExecution>>,
-        declined: Option<Requirement>,
-    ) {
-        self.slots.push(Slot::Job(self.jobs.len(), declined));
-        self.jobs.push(job);
+
+    /// The slot as stored while its batch is worked through.
+    fn in_flight(&self) -> InFlightCall {
+        match self {
+            Slot::Done(execution) => InFlightCall::Finished {
+                execution: execution.clone(),
+            },
+            Slot::Run(_, call) => InFlightCall::Started {
+                execution: call.clone(),
+                by_executor: false,
+            },
+            Slot::Offer(requirement) => InFlightCall::Started {
+                execution: requirement.tool_execution.clone(),
+                by_executor: true,
+            },
+            Slot::Pending(requirement) => InFlightCall::Waiting {
+                requirement: requirement.clone(),
+            },
+        }
     }
-    fn pending(&mut self, requirement: Requirement) {
-        self.slots.push(Slot::Pending(requirement));
-    }
+}
+
+/// Where a slot of a batch stands while its jobs run.
+enum Outcome {
+    Done(ToolExecution),
+    Pending(Requirement),
+    /// A job not finished yet; the requirement of an executor's offer, to pause with if declined.
+    Running(Option<Requirement>),
 }
 
 /// What comes after the calls of a batch are settled.
@@ -241,7 +367,46 @@ enum Next {
     Stop,
 }
 
-impl Engine<'_> {
+/// Adds a finished call to the run's conversation and executions.
+fn record_execution(run: &mut RunOutput, execution: ToolExecution) {
+    run.messages.push(Message::Tool {
+        tool_call_id: execution.tool_call_id.clone(),
+        tool_name: execution.tool_name.clone(),
+        content: execution.result.clone().unwrap_or_default(),
+        is_error: execution.is_error,
+    });
+    run.tool_executions.push(execution);
+}
+
+impl<'a> Engine<'a> {
+    fn new(
+        inner: &'a Inner,
+        executor: Option<&'a dyn ToolExecutor>,
+        events: Option<&'a EventSender>,
+        history: Vec<Message>,
+        run: RunOutput,
+        version: Option<u64>,
+    ) -> Self {
+        let call_ids = history
+            .iter()
+            .chain(&run.messages)
+            .flat_map(|m| match m {
+                Message::Assistant { tool_calls, .. } => tool_calls.as_slice(),
+                _ => &[],
+            })
+            .map(|c| c.id.clone())
+            .collect();
+        Engine {
+            inner,
+            executor,
+            events,
+            history,
+            run,
+            version,
+            call_ids,
+        }
+    }
+
     fn emit(&self, event: RunEvent) {
         if let Some(events) = self.events {
             // A closed channel means the stream was dropped; the run goes on regardless.
@@ -292,7 +457,7 @@ impl Engine<'_> {
             } = response;
             self.run.metrics.turns += 1;
             self.run.metrics.usage += usage;
-            unique_call_ids(&mut tool_calls, self.run.metrics.turns);
+            unique_call_ids(&mut tool_calls, self.run.metrics.turns, &mut self.call_ids);
             let content = content.filter(|c| !c.is_empty());
             if content.is_some() {
                 self.run.content.clone_from(&content);
@@ -311,7 +476,7 @@ impl Engine<'_> {
             for call in calls {
                 self.prepare(call, &mut batch);
             }
-            match self.settle(batch).await {
+            match self.settle(batch, false).await? {
                 Next::Continue => {}
                 Next::Pause(pending) => return self.pause(pending).await,
                 Next::Stop => {
@@ -322,9 +487,10 @@ impl Engine<'_> {
         }
     }
 
-    /// Settles a continue's batch, then goes on as the result says.
-    async fn settle_and_go(mut self, batch: Batch) -> Result<RunOutput> {
-        match self.settle(batch).await {
+    /// Settles a continue's batch (its first write claims the pause), then goes on as the
+    /// result says.
+    async fn settle_and_go(mut self, batch: Batch, claim: bool) -> Result<RunOutput> {
+        match self.settle(batch, claim).await? {
             Next::Continue => self.drive().await,
             Next::Pause(pending) => self.pause(pending).await,
             Next::Stop => {
@@ -375,27 +541,22 @@ impl Engine<'_> {
         } = call;
         let Some(tool) = self.inner.tool(&name) else {
             let error = unknown_tool(self.inner, &name);
-            batch.done(self.failed(id, name, Value::String(arguments), error));
+            let call = ToolExecution::new(id, name, Value::String(arguments));
+            batch.slots.push(Slot::Done(self.failed(call, error)));
             return;
         };
         let args = match parse_args(&arguments) {
             Ok(args) => args,
             Err(error) => {
-                batch.done(self.failed(id, name, Value::String(arguments), error));
+                let call = ToolExecution::new(id, name, Value::String(arguments));
+                batch.slots.push(Slot::Done(self.failed(call, error)));
                 return;
             }
         };
         let definition = tool.definition();
-        let call = ToolExecution {
-            tool_call_id: id,
-            tool_name: name,
-            tool_args: args,
-            result: None,
-            is_error: false,
-        };
+        let call = ToolExecution::new(id, name, args);
         let Some(kind) = requirement_kind(definition) else {
-            let job = self.execute(tool, call).map(Some).boxed();
-            batch.job(job, None);
+            batch.slots.push(Slot::Run(Arc::clone(tool), call));
             return;
         };
         let checked = check_required(definition, &call.tool_args).and_then(|()| match kind {
@@ -404,34 +565,19 @@ impl Engine<'_> {
             _ => tool.check_args(&call.tool_args),
         });
         if let Err(error) = checked {
-            let ToolExecution {
-                tool_call_id,
-                tool_name,
-                tool_args,
-                ..
-            } = call;
-            batch.done(self.failed(tool_call_id, tool_name, tool_args, error));
+            batch.slots.push(Slot::Done(self.failed(call, error)));
             return;
         }
         let requirement = Requirement::new(kind, call);
-        match self.executor {
-            Some(executor) if requirement.is_external_tool_execution() => {
-                let job = self.offer(executor, &requirement);
-                batch.job(job, Some(requirement));
-            }
-            _ => batch.pending(requirement),
+        if self.executor.is_some() && requirement.is_external_tool_execution() {
+            batch.slots.push(Slot::Offer(requirement));
+        } else {
+            batch.slots.push(Slot::Pending(requirement));
         }
     }
 
     /// A call that failed before it could run; reported to the model.
-    fn failed(&self, id: String, name: String, args: Value, error: ToolError) -> ToolExecution {
-        let call = ToolExecution {
-            tool_call_id: id,
-            tool_name: name,
-            tool_args: args,
-            result: None,
-            is_error: false,
-        };
+    fn failed(&self, call: ToolExecution, error: ToolError) -> ToolExecution {
         self.emit_call_started(&call);
         let execution = execution(call, Err(error));
         self.emit_completed(&execution);
@@ -504,19 +650,104 @@ impl Engine<'_> {
 
     /// Runs the batch's jobs concurrently, records every result in call order, and says what
     /// comes next. Results of a turn are kept when a sibling call pauses the run.
-    async fn settle(&mut self, batch: Batch) -> Next {
-        let Batch { slots, jobs } = batch;
-        let mut results: Vec<Option<ToolExecution>> = join_all(jobs).await;
+    ///
+    /// Once the run is stored, the batch's progress is stored with it: where every call stands
+    /// before any job starts (with `claim`, this write claims the pause), each result as it
+    /// comes while other jobs still run, and the settled batch before the next model turn. A
+    /// batch without jobs is recorded at once (and, with `claim`, stored in the claiming write).
+    async fn settle(&mut self, batch: Batch, claim: bool) -> Result<Next> {
+        let Batch { slots } = batch;
+        let stored = self.version.is_some();
+        if !slots.iter().any(Slot::is_job) {
+            let outcomes = slots.into_iter().map(|slot| match slot {
+                Slot::Done(execution) => Outcome::Done(execution),
+                Slot::Pending(requirement) | Slot::Offer(requirement) => {
+                    Outcome::Pending(requirement)
+                }
+                Slot::Run(_, call) => Outcome::Done(call),
+            });
+            let next = self.conclude(outcomes.collect());
+            if claim {
+                self.save().await?;
+            }
+            return Ok(next);
+        }
+        if stored {
+            self.run.in_flight = slots.iter().map(Slot::in_flight).collect();
+            self.save().await?;
+        }
+        let mut outcomes = Vec::with_capacity(slots.len());
+        let mut jobs = FuturesUnordered::new();
+        for (index, slot) in slots.into_iter().enumerate() {
+            outcomes.push(match slot {
+                Slot::Done(execution) => Outcome::Done(execution),
+                Slot::Pending(requirement) => Outcome::Pending(requirement),
+                Slot::Run(tool, call) => {
+                    jobs.push(
+                        self.execute(&tool, call)
+                            .map(move |e| (index, Some(e)))
+                            .boxed(),
+                    );
+                    Outcome::Running(None)
+                }
+                Slot::Offer(requirement) => match self.executor {
+                    Some(executor) => {
+                        let job = self.offer(executor, &requirement);
+                        jobs.push(job.map(move |e| (index, e)).boxed());
+                        Outcome::Running(Some(requirement))
+                    }
+                    None => Outcome::Pending(requirement),
+                },
+            });
+        }
+        while let Some((index, result)) = jobs.next().await {
+            let Some(outcome) = outcomes.get_mut(index) else {
+                continue;
+            };
+            let offered = match std::mem::replace(outcome, Outcome::Running(None)) {
+                Outcome::Running(offered) => offered,
+                other => {
+                    *outcome = other;
+                    continue;
+                }
+            };
+            let (settled, stored_as) = match (result, offered) {
+                (Some(execution), _) => (
+                    Outcome::Done(execution.clone()),
+                    InFlightCall::Finished { execution },
+                ),
+                (None, Some(requirement)) => (
+                    Outcome::Pending(requirement.clone()),
+                    InFlightCall::Waiting { requirement },
+                ),
+                // Only an offer can be declined; nothing to record otherwise.
+                (None, None) => continue,
+            };
+            *outcome = settled;
+            if stored && !jobs.is_empty() {
+                if let Some(slot) = self.run.in_flight.get_mut(index) {
+                    *slot = stored_as;
+                }
+                self.save().await?;
+            }
+        }
+        self.run.in_flight.clear();
+        let next = self.conclude(outcomes);
+        if stored && matches!(next, Next::Continue) {
+            self.save().await?;
+        }
+        Ok(next)
+    }
+
+    /// Records the settled calls of a batch in call order; what comes next.
+    fn conclude(&mut self, outcomes: Vec<Outcome>) -> Next {
         let mut pending = Vec::new();
         let mut stop = false;
-        for slot in slots {
-            match slot {
-                Slot::Done(execution) => stop |= self.record(execution),
-                Slot::Job(index, declined) => match results.get_mut(index).and_then(Option::take) {
-                    Some(execution) => stop |= self.record(execution),
-                    None => pending.extend(declined),
-                },
-                Slot::Pending(requirement) => pending.push(requirement),
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Done(execution) => stop |= self.record(execution),
+                Outcome::Pending(requirement) => pending.push(requirement),
+                Outcome::Running(offered) => pending.extend(offered),
             }
         }
         if !pending.is_empty() {
@@ -530,18 +761,12 @@ impl Engine<'_> {
 
     /// Adds a finished call to the conversation; `true` when its tool stops the run.
     fn record(&mut self, execution: ToolExecution) -> bool {
-        self.run.messages.push(Message::Tool {
-            tool_call_id: execution.tool_call_id.clone(),
-            tool_name: execution.tool_name.clone(),
-            content: execution.result.clone().unwrap_or_default(),
-            is_error: execution.is_error,
-        });
         let stop = !execution.is_error
             && self
                 .inner
                 .tool(&execution.tool_name)
                 .is_some_and(|t| t.definition().stop_after_tool_call);
-        self.run.tool_executions.push(execution);
+        record_execution(&mut self.run, execution);
         stop
     }
 
@@ -554,17 +779,28 @@ impl Engine<'_> {
         Ok(())
     }
 
-    /// Stores the pause, then hands it to the host.
+    /// Stores the run where it stands and hands it to the host; a failed write gives the run
+    /// too ([`Error::NotStored`]).
+    async fn store_and_hand_over(mut self) -> Result<RunOutput> {
+        match self.save().await {
+            Ok(()) => Ok(self.run),
+            Err(source) => Err(Error::NotStored {
+                run: Box::new(self.run),
+                source: Box::new(source),
+            }),
+        }
+    }
+
+    /// Stores the pause (bound to a new pause token), then hands it to the host.
     async fn pause(mut self, pending: Vec<Requirement>) -> Result<RunOutput> {
         self.run.status = RunStatus::Paused;
-        self.run.requirements = pending;
-        self.save().await?;
+        bind(&mut self.run, pending);
         tracing::debug!(
             run_id = %self.run.run_id,
             requirements = self.run.requirements.len(),
             "run paused"
         );
-        Ok(self.run)
+        self.store_and_hand_over().await
     }
 
     /// Stores the ended run. Its content: when a tool stopped it, the results of its
@@ -593,9 +829,8 @@ impl Engine<'_> {
             }
             self.run.content = Some(content);
         }
-        self.save().await?;
         tracing::debug!(run_id = %self.run.run_id, status = %self.run.status, "run ended");
-        Ok(self.run)
+        self.store_and_hand_over().await
     }
 
     /// Stores the run as failed and gives the model's error.
@@ -710,49 +945,98 @@ fn requirement_kind(definition: &ToolDefinition) -> Option<RequirementKind> {
 /// The required arguments of a paused call must be there (the ones the user will supply aside):
 /// the host gets arguments it can use, and the model hears about a missing one at once.
 fn check_required(definition: &ToolDefinition, args: &Value) -> Result<(), ToolError> {
-    let Some(required) = definition
-        .parameters
-        .get("required")
-        .and_then(Value::as_array)
-    else {
-        return Ok(());
-    };
-    let user_fields: &[String] = match &definition.mode {
-        ExecutionMode::RequiresUserInput { fields } if fields.is_empty() => return Ok(()),
-        ExecutionMode::RequiresUserInput { fields } => fields,
-        _ => &[],
-    };
-    let missing: Vec<&str> = required
-        .iter()
-        .filter_map(Value::as_str)
-        .filter(|name| !user_fields.iter().any(|f| f == name))
-        .filter(|name| args.get(name).is_none())
-        .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(ToolError::invalid_arguments(format_args!(
-            "missing required argument `{}`",
-            missing.join("`, `")
-        )))
+    match &definition.mode {
+        ExecutionMode::RequiresUserInput { fields } if fields.is_empty() => Ok(()),
+        ExecutionMode::RequiresUserInput { fields } => missing_required(definition, args, fields),
+        _ => missing_required(definition, args, &[]),
     }
 }
 
-/// Gives calls of one turn distinct, non-empty ids (requirements are matched by id).
-fn unique_call_ids(calls: &mut [ToolCall], turn: u32) {
-    for i in 0..calls.len() {
-        let (before, rest) = calls.split_at_mut(i);
-        let call = &mut rest[0];
-        if call.id.is_empty() || before.iter().any(|c| c.id == call.id) {
-            let mut n = i;
-            loop {
-                let id = format!("call_{turn}_{n}");
-                if !before.iter().any(|c| c.id == id) {
-                    call.id = id;
-                    break;
-                }
-                n += 1;
-            }
+/// Gives the calls of a turn ids that are non-empty and unique within the conversation (`seen`
+/// holds its ids so far, and gets these): requirements are matched by id. The model's ids are
+/// kept where they are new; a call whose id is empty or taken becomes `call_<turn>_<index>`, or,
+/// if that is taken too, the next free `call_<turn>_<n>` past the turn's calls. Linear in the
+/// calls and the ids seen.
+fn unique_call_ids(calls: &mut [ToolCall], turn: u32, seen: &mut HashSet<String>) {
+    let kept: Vec<bool> = calls
+        .iter()
+        .map(|call| !call.id.is_empty() && seen.insert(call.id.clone()))
+        .collect();
+    let mut next = calls.len();
+    for (index, call) in calls.iter_mut().enumerate() {
+        if kept[index] {
+            continue;
         }
+        let mut id = format!("call_{turn}_{index}");
+        while seen.contains(&id) {
+            id = format!("call_{turn}_{next}");
+            next += 1;
+        }
+        seen.insert(id.clone());
+        call.id = id;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(calls: &[ToolCall]) -> Vec<&str> {
+        calls.iter().map(|c| c.id.as_str()).collect()
+    }
+
+    #[test]
+    fn repeated_and_empty_ids_are_replaced_and_the_rest_kept() {
+        let mut seen = HashSet::new();
+        let mut calls = vec![
+            ToolCall::new("a", "t", "{}"),
+            ToolCall::new("", "t", "{}"),
+            ToolCall::new("a", "t", "{}"),
+        ];
+        unique_call_ids(&mut calls, 1, &mut seen);
+        assert_eq!(ids(&calls), ["a", "call_1_1", "call_1_2"]);
+        // A later turn reusing ids of an earlier one gets fresh ones too.
+        let mut later = vec![
+            ToolCall::new("a", "t", "{}"),
+            ToolCall::new("call_1_1", "t", "{}"),
+        ];
+        unique_call_ids(&mut later, 2, &mut seen);
+        assert_eq!(ids(&later), ["call_2_0", "call_2_1"]);
+    }
+
+    #[test]
+    fn a_replacement_skips_ids_the_model_took() {
+        let mut seen = HashSet::new();
+        let mut calls = vec![
+            ToolCall::new("call_1_1", "t", "{}"),
+            ToolCall::new("call_1_1", "t", "{}"),
+            ToolCall::new("call_1_3", "t", "{}"),
+        ];
+        unique_call_ids(&mut calls, 1, &mut seen);
+        let got = ids(&calls);
+        assert_eq!(got[0], "call_1_1");
+        assert_eq!(got[2], "call_1_3");
+        assert!(!["call_1_1", "call_1_3"].contains(&got[1]), "{got:?}");
+    }
+
+    #[test]
+    fn thirty_thousand_calls_of_one_id_get_distinct_ids() {
+        let mut seen = HashSet::new();
+        let mut calls: Vec<ToolCall> = (0..30_000)
+            .map(|i| {
+                // Every call repeats one id, and some take the names replacements would get.
+                let id = if i % 7 == 0 {
+                    format!("call_1_{}", i + 1)
+                } else {
+                    "x".to_owned()
+                };
+                ToolCall::new(id, "t", "{}")
+            })
+            .collect();
+        unique_call_ids(&mut calls, 1, &mut seen);
+        let distinct: HashSet<&str> = calls.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(distinct.len(), calls.len());
+        assert!(calls.iter().all(|c| !c.id.is_empty()));
+        assert_eq!(seen.len(), calls.len());
     }
 }

@@ -51,8 +51,10 @@ pub(crate) type EventSender = mpsc::UnboundedSender<Result<RunEvent>>;
 
 /// A stream of [`RunEvent`]s (items are `kern::Result<RunEvent>`; an error is the last item).
 ///
-/// The run makes progress only while the stream is polled; dropping the stream drops the run
-/// where it stands (a pause already reported is stored).
+/// A [`run_stream`](super::Agent::run_stream) makes progress only while the stream is polled;
+/// dropping it drops the run where it stands (a pause already reported is stored). The claimed
+/// work of a [`continue_run_stream`](super::Agent::continue_run_stream) or a retry, on a tokio
+/// runtime, goes on when the stream is dropped, and is stored at its next pause or end.
 #[must_use = "a run stream does nothing unless polled"]
 pub struct RunStream {
     driver: Option<BoxFuture<'static, ()>>,

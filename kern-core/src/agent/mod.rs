@@ -87,7 +87,9 @@ impl Agent {
     ///
     /// Errors the model causes (unknown tools, bad arguments, failing or panicking tools) go back
     /// to the model and the run goes on. A failing model gives [`Error::Model`] (the run is
-    /// stored as failed); a failing store gives its error.
+    /// stored as failed, with the results its tools had: [`retry_run`](Self::retry_run) takes it
+    /// up again); a store that cannot keep the pause or the end gives [`Error::NotStored`], with
+    /// the run.
     pub async fn run(&self, input: impl Into<RunInput>) -> Result<RunOutput> {
         engine::start(
             &self.inner,
@@ -100,29 +102,57 @@ impl Agent {
 
     /// Continues a paused run with its requirements resolved (see
     /// [`Requirement::set_external_execution_result`], [`Requirement::confirm`],
-    /// [`Requirement::reject`], [`Requirement::set_user_input`]).
+    /// [`Requirement::approve_with_args`], [`Requirement::reject`],
+    /// [`Requirement::set_user_input`]).
     ///
-    /// Everything is checked before anything changes: the run exists and is paused, every
-    /// requirement belongs to its pause, none is missing or passed twice, each is resolved in a
-    /// way its kind allows. A failed check is a typed [`Error`] and leaves the stored run as it
-    /// was. Then the pause is claimed in the store (a second or racing continue of the same pause
-    /// gets [`Error::Conflict`], and no tool runs twice), the resolutions are applied (with the
-    /// tool arguments of the stored run, not the ones passed back) and the loop goes on; it may
+    /// The requirements are taken by reference (`&run.requirements`; a `Vec` or a slice): a
+    /// refused continue leaves them with the host, to fix and pass again.
+    ///
+    /// Everything is checked before anything changes: the run exists and is paused; every
+    /// requirement is bound to this run and this pause ([`Error::StaleRequirement`] for one of
+    /// another run or an earlier pause, even with the same tool call id); none is missing or
+    /// passed twice; each is resolved in a way its kind allows, with the call's `tool_args`
+    /// unchanged; user input and the arguments of `approve_with_args` fit the tool
+    /// ([`Error::InvalidToolArgs`]). A failed check is a typed [`Error`] and leaves the stored run
+    /// as it was. Then the pause is claimed in the store (a second or racing continue of the same
+    /// pause gets [`Error::Conflict`]), the resolutions are applied and the loop goes on; it may
     /// pause again.
     ///
-    /// A claimed run is stored with status `running` until the continue ends; a process that dies
-    /// in between leaves it so (it is not resumed twice), until the host reopens it with
-    /// [`reopen_run`](Self::reopen_run).
+    /// # What is guaranteed
+    ///
+    /// - **Claimed once.** A pause is claimed by exactly one continue (a compare-and-set in the
+    ///   store), also when processes race; only the claiming continue runs the pause's calls.
+    /// - **Stored as it happens.** Before any tool of a batch starts, the store holds where every
+    ///   call of the batch stands (started, finished, waiting); each result is stored as it comes
+    ///   while others still run, and the settled batch is stored before the next model turn.
+    /// - **A finished call never runs again.** Recovery ([`reopen_run`](Self::reopen_run)) reuses
+    ///   every stored result. Calls whose results the host gave, rejections, and calls whose
+    ///   result is stored are exactly-once.
+    /// - **At most once, and surfaced.** A call that was started and whose result is not stored
+    ///   (the process was killed inside the tool body, or before its result was written) may have
+    ///   run in part or whole; it is never run again on its own: recovery hands it to the host as
+    ///   a requirement with [`Requirement::interrupted`] set, to confirm (run again), reject or,
+    ///   for an external call, answer with its result.
+    /// - **Not stranded by a dropped future.** On a tokio runtime, the claimed work runs on a
+    ///   task of its own: when the future of this call is dropped (a timeout, a client that went
+    ///   away), the work goes on to the next pause or the end and stores the run there. Outside a
+    ///   tokio runtime it runs in the caller's future, and a dropped future leaves the run
+    ///   claimed, for [`reopen_run`](Self::reopen_run); so does a runtime that shuts down
+    ///   before the work ends (as a crash would).
+    /// - **Nothing lost on a failed write.** A pause or end that cannot be stored gives
+    ///   [`Error::NotStored`], which carries the run.
+    /// - **A failed model turn can be retried.** The run is stored as failed with the tool
+    ///   results it has; [`retry_run`](Self::retry_run) asks the model again, no tool runs again.
     pub async fn continue_run(
         &self,
         run_id: &str,
-        requirements: Vec<Requirement>,
+        requirements: impl AsRef<[Requirement]>,
     ) -> Result<RunOutput> {
         engine::resume(
-            &self.inner,
+            Arc::clone(&self.inner),
             run_id,
-            requirements,
-            self.inner.executor.as_deref(),
+            requirements.as_ref(),
+            self.inner.executor.clone(),
             None,
         )
         .await
@@ -135,37 +165,57 @@ impl Agent {
     pub async fn continue_run_with(
         &self,
         run_id: &str,
-        requirements: Vec<Requirement>,
+        requirements: impl AsRef<[Requirement]>,
         executor: impl ToolExecutor,
     ) -> Result<RunOutput> {
-        engine::resume(&self.inner, run_id, requirements, Some(&executor), None).await
+        let executor: Arc<dyn ToolExecutor> = Arc::new(executor);
+        engine::resume(
+            Arc::clone(&self.inner),
+            run_id,
+            requirements.as_ref(),
+            Some(executor),
+            None,
+        )
+        .await
     }
 
-    /// Puts back to paused a run that a continue claimed and never finished: the process that
-    /// continued it died (the run is stored with status `running` and the requirements of its
-    /// pause; see [`continue_run`](Self::continue_run)). The run is as it was paused, and can be
-    /// continued again.
+    /// Takes up a run whose model failed ([`RunStatus::Failed`](crate::RunStatus::Failed)): the
+    /// failed model turn is tried again, with every tool result the run has; no tool runs again.
+    /// It goes on like a continue (it may pause, fail again or complete), with the same
+    /// guarantees.
     ///
-    /// A claimed pause is never continued twice on its own: that is what makes a tool call run
-    /// at most once. Reopening it is the host's decision that running the pause's calls again is
-    /// acceptable (the dead continue may have run some of them: a confirmed call, an executor's).
-    /// Only the host knows that the other process is gone; if it is still working, its continue
-    /// fails with [`Error::Conflict`] when it next stores the run.
+    /// [`Error::RunNotFound`] for an unknown run, [`Error::RunNotFailed`] for a run that has not
+    /// failed (it is left as it is), [`Error::Conflict`] when another retry took it first.
+    pub async fn retry_run(&self, run_id: &str) -> Result<RunOutput> {
+        engine::retry(
+            Arc::clone(&self.inner),
+            run_id,
+            self.inner.executor.clone(),
+            None,
+        )
+        .await
+    }
+
+    /// Recovers a run that a continue (or a retry) claimed and never finished: the process that
+    /// worked on it died, or its work was stopped (the run is stored with status `running`; see
+    /// [`continue_run`](Self::continue_run)). The run is paused again, at a new pause (the
+    /// requirements of earlier pauses are refused from now on), built from what the store holds:
+    ///
+    /// - calls whose results are stored are recorded and never run again;
+    /// - calls that were started and whose outcome is unknown become requirements with
+    ///   [`Requirement::interrupted`] set: a confirmation for a call the agent runs, an external
+    ///   execution for one an executor took; the host decides whether to run them again;
+    /// - calls that waited on the host wait again;
+    /// - a run that was in a model turn (its tools all settled) pauses with no requirements:
+    ///   continuing it with none asks the model again.
+    ///
+    /// Only the host knows that the other process is gone; if it is still working, its next
+    /// store write fails with [`Error::Conflict`] and it stops.
     ///
     /// [`Error::RunNotFound`] for an unknown run, [`Error::RunNotClaimed`] for a run that is not
     /// claimed (it is then left as it is), [`Error::Conflict`] when the run changed meanwhile.
     pub async fn reopen_run(&self, run_id: &str) -> Result<RunOutput> {
-        let crate::store::StoredRun { mut run, version } = self.inner.store.load(run_id).await?;
-        if run.status != crate::RunStatus::Running || run.requirements.is_empty() {
-            return Err(Error::RunNotClaimed {
-                run_id: run.run_id,
-                status: run.status,
-            });
-        }
-        run.status = crate::RunStatus::Paused;
-        self.inner.store.update(&run, version).await?;
-        tracing::warn!(run_id = %run.run_id, "claimed run reopened: its pause can be continued again");
-        Ok(run)
+        engine::reopen(&self.inner, run_id).await
     }
 
     /// [`run`](Self::run), as a stream of [`RunEvent`]s ending with
@@ -180,20 +230,20 @@ impl Agent {
         })
     }
 
-    /// [`continue_run`](Self::continue_run), as a stream of [`RunEvent`]s.
-    pub fn continue_run_stream(&self, run_id: &str, requirements: Vec<Requirement>) -> RunStream {
-        let agent = self.clone();
+    /// [`continue_run`](Self::continue_run), as a stream of [`RunEvent`]s, with the same checks
+    /// and guarantees: once the pause is claimed, dropping the stream does not stop the work (on
+    /// a tokio runtime), it goes on and is stored; the events are then not delivered.
+    pub fn continue_run_stream(
+        &self,
+        run_id: &str,
+        requirements: impl AsRef<[Requirement]>,
+    ) -> RunStream {
+        let inner = Arc::clone(&self.inner);
         let run_id = run_id.to_owned();
+        let requirements = requirements.as_ref().to_vec();
         RunStream::new(move |events| async move {
-            let executor = agent.inner.executor.clone();
-            engine::resume(
-                &agent.inner,
-                &run_id,
-                requirements,
-                executor.as_deref(),
-                Some(&events),
-            )
-            .await
+            let executor = inner.executor.clone();
+            engine::resume(inner, &run_id, &requirements, executor, Some(events)).await
         })
     }
 

@@ -4,11 +4,12 @@
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::run::{RunOutput, SCHEMA_VERSION};
+use crate::run::{MIN_SCHEMA_VERSION, RunOutput, SCHEMA_VERSION};
 
-/// Refuses a run whose layout version is not the one this kern reads.
+/// Refuses a run whose layout version is not one this kern reads (from [`MIN_SCHEMA_VERSION`]
+/// to [`SCHEMA_VERSION`]).
 pub(crate) fn check_schema_version(run_id: &str, found: u32) -> Result<()> {
-    if found == SCHEMA_VERSION {
+    if (MIN_SCHEMA_VERSION..=SCHEMA_VERSION).contains(&found) {
         Ok(())
     } else {
         Err(Error::UnsupportedSchemaVersion {
@@ -17,6 +18,14 @@ pub(crate) fn check_schema_version(run_id: &str, found: u32) -> Result<()> {
             supported: SCHEMA_VERSION,
         })
     }
+}
+
+/// A run read back, in this kern's layout: an older layout's run is brought up to date (the
+/// fields a later version added are empty in it, which is what they mean there), so it is
+/// written back in the current layout.
+pub(crate) fn upgrade(mut run: RunOutput) -> RunOutput {
+    run.schema_version = SCHEMA_VERSION;
+    run
 }
 
 /// A run as JSON, for a store that keeps bytes.
@@ -44,7 +53,7 @@ pub(crate) fn decode_run(run_id: &str, data: &[u8]) -> Result<RunOutput> {
                     format!("its data names run `{}`", run.run_id),
                 ));
             }
-            Ok(run)
+            Ok(upgrade(run))
         }
         Err(error) => {
             /// The one field every layout version has.
@@ -138,8 +147,29 @@ mod tests {
     }
 
     #[test]
+    fn a_version_1_run_is_read_and_brought_up_to_date() {
+        let mut run = paused_run("r1", "s1");
+        run.schema_version = 1;
+        let mut json: serde_json::Value = serde_json::from_str(&encode_run(&run).unwrap()).unwrap();
+        // Version 1 had no pause token, and its requirements named no run or pause.
+        let object = json.as_object_mut().unwrap();
+        object.remove("pause_id");
+        for requirement in object["requirements"].as_array_mut().unwrap() {
+            let requirement = requirement.as_object_mut().unwrap();
+            requirement.remove("run_id");
+            requirement.remove("pause_id");
+        }
+        let read = decode_run("r1", json.to_string().as_bytes()).unwrap();
+        assert_eq!(read.schema_version, SCHEMA_VERSION);
+        assert_eq!(read.pause_id, "");
+        assert!(read.requirements.iter().all(|r| r.run_id.is_empty()));
+        assert_eq!(read.messages, run.messages);
+    }
+
+    #[test]
     fn the_current_schema_version_passes() {
         assert!(check_schema_version("r", SCHEMA_VERSION).is_ok());
+        assert!(check_schema_version("r", 1).is_ok());
         assert!(matches!(
             check_schema_version("r", 0),
             Err(Error::UnsupportedSchemaVersion { found: 0, .. })

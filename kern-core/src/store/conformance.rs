@@ -24,11 +24,12 @@ use crate::error::Error;
 use crate::message::{Message, ToolCall};
 use crate::model::Usage;
 use crate::requirement::{Requirement, RequirementKind, ToolExecution};
-use crate::run::{Metrics, RunOutput, RunStatus, SCHEMA_VERSION};
+use crate::run::{InFlightCall, Metrics, RunOutput, RunStatus, SCHEMA_VERSION};
 
 /// Runs every check of this module against `store`.
 pub async fn run_all<S: RunStore + Clone>(store: S) {
     create_then_load_round_trips(&store).await;
+    a_claimed_run_with_calls_in_flight_round_trips(&store).await;
     create_twice_is_refused(&store).await;
     update_is_compare_and_set(&store).await;
     conflicting_update_changes_nothing(&store).await;
@@ -47,19 +48,18 @@ pub async fn run_all<S: RunStore + Clone>(store: S) {
 /// requirement of the external one. Text with non-ASCII characters, to catch encoding slips.
 pub fn paused_run(run_id: &str, session_id: &str) -> RunOutput {
     let internal = ToolExecution {
-        tool_call_id: "call_1".to_owned(),
-        tool_name: "get_time".to_owned(),
-        tool_args: json!({}),
         result: Some("2026-11-21T14:00:00Z".to_owned()),
-        is_error: false,
+        ..ToolExecution::new("call_1", "get_time", json!({}))
     };
-    let external = ToolExecution {
-        tool_call_id: "call_2".to_owned(),
-        tool_name: "execute_shell_command".to_owned(),
-        tool_args: json!({ "command": "ls -la ~/Übungen" }),
-        result: None,
-        is_error: false,
-    };
+    let external = ToolExecution::new(
+        "call_2",
+        "execute_shell_command",
+        json!({ "command": "ls -la ~/Übungen" }),
+    );
+    let pause_id = format!("pause-of-{run_id}");
+    let mut requirement = Requirement::new(RequirementKind::ExternalExecution, external);
+    requirement.run_id = run_id.to_owned();
+    requirement.pause_id.clone_from(&pause_id);
     RunOutput {
         schema_version: SCHEMA_VERSION,
         run_id: run_id.to_owned(),
@@ -84,10 +84,9 @@ pub fn paused_run(run_id: &str, session_id: &str) -> RunOutput {
             Message::tool_result("call_1", "get_time", "2026-11-21T14:00:00Z"),
         ],
         tool_executions: vec![internal],
-        requirements: vec![Requirement::new(
-            RequirementKind::ExternalExecution,
-            external,
-        )],
+        requirements: vec![requirement],
+        pause_id,
+        in_flight: Vec::new(),
         metrics: Metrics {
             turns: 1,
             tool_calls: 2,
@@ -129,6 +128,40 @@ pub async fn create_then_load_round_trips(store: &impl RunStore) {
     assert_eq!(
         stored.run, run,
         "the run read back differs from the one created"
+    );
+}
+
+/// A claimed run with a batch of calls in flight (one finished, one started, one waiting, with
+/// host-approved arguments recorded) reads back exactly as it was stored: what recovery needs.
+pub async fn a_claimed_run_with_calls_in_flight_round_trips(store: &impl RunStore) {
+    let mut run = paused_run(&unique("in-flight"), &unique("session"));
+    let version = store.create(&run).await.expect("create");
+    let waiting = run.requirements.remove(0);
+    run.status = RunStatus::Running;
+    run.in_flight = vec![
+        InFlightCall::Finished {
+            execution: ToolExecution {
+                result: Some("ok ✓".to_owned()),
+                ..ToolExecution::new("call_3", "get_time", json!({}))
+            },
+        },
+        InFlightCall::Started {
+            execution: ToolExecution {
+                model_args: Some(json!({ "path": "/" })),
+                ..ToolExecution::new("call_4", "delete_file", json!({ "path": "/tmp/x" }))
+            },
+            by_executor: false,
+        },
+        InFlightCall::Waiting {
+            requirement: waiting,
+        },
+    ];
+    let version = store.update(&run, version).await.expect("update");
+    let stored = load_ok(store, &run.run_id).await;
+    assert_eq!(stored.version, version);
+    assert_eq!(
+        stored.run, run,
+        "a run with calls in flight read back differs"
     );
 }
 

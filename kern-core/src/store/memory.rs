@@ -75,8 +75,11 @@ impl RunStore for MemoryStore {
     fn load<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<StoredRun>> {
         let found = self.lock().runs.get(run_id).map(|e| e.stored.clone());
         let result = match found {
-            Some(stored) => {
-                codec::check_schema_version(run_id, stored.run.schema_version).map(|()| stored)
+            Some(StoredRun { run, version }) => {
+                codec::check_schema_version(run_id, run.schema_version).map(|()| StoredRun {
+                    run: codec::upgrade(run),
+                    version,
+                })
             }
             None => Err(Error::RunNotFound {
                 run_id: run_id.to_owned(),
@@ -183,7 +186,7 @@ impl Inner {
             .filter_map(|id| self.runs.get(id))
             .map(|Entry { stored, .. }| {
                 codec::check_schema_version(&stored.run.run_id, stored.run.schema_version)
-                    .map(|()| stored.run.clone())
+                    .map(|()| codec::upgrade(stored.run.clone()))
             })
             .collect()
     }
