@@ -33,7 +33,7 @@
 //!         println!("{} {}", req.tool_execution.tool_name, req.tool_execution.tool_args);
 //!         req.confirm();
 //!     }
-//!     run = agent.continue_run(&run.run_id, run.requirements).await?;
+//!     run = agent.continue_run(&run.run_id, &run.requirements).await?;
 //! }
 //! # Ok(()) }
 //! ```
