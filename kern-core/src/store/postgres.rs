@@ -255,7 +255,7 @@ impl PostgresStore {
         let mut location = location_of(&config);
         let prefix = match &options.schema {
             Some(schema) => {
-                location.push_str(&format!(" (schema `{schema}`)"));
+                location.push_str(&format!(" (schema \"{schema}\")"));
                 schema_prefix(schema)
             }
             None => String::new(),
@@ -622,10 +622,11 @@ mod tests {
         match std::env::var(URL_VAR) {
             Ok(url) if !url.is_empty() => Some(url),
             _ => {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "{test}: skipped: {URL_VAR} is not set; scripts/postgres.sh starts a server"
+                // One write of the whole line, past the harness's capture of `eprintln!`.
+                let line = format!(
+                    "{test}: skipped: {URL_VAR} is not set; scripts/postgres.sh starts a server\n"
                 );
+                let _ = std::io::stderr().write_all(line.as_bytes());
                 None
             }
         }
@@ -727,5 +728,388 @@ mod tests {
             .get(0);
         assert_eq!(tables, 2);
         schema.drop_schema().await;
+    }
+
+    /// `sql` with `$1` = `run_id`, on the test's tables, as another program (or a bad disk)
+    /// might write it.
+    async fn tamper(client: &tokio_postgres::Client, sql: &str, run_id: &str) {
+        assert_eq!(client.execute(sql, &[&run_id]).await.unwrap(), 1, "{sql}");
+    }
+
+    #[tokio::test]
+    async fn corrupt_rows_are_typed_errors_naming_the_run_and_touch_nothing_else() {
+        let Some(schema) =
+            TestSchema::new("corrupt_rows_are_typed_errors_naming_the_run_and_touch_nothing_else")
+        else {
+            return;
+        };
+        let store = schema.store().await;
+        let raw = schema.raw().await;
+        let future_shape = format!(
+            "{{\"schema_version\":{},\"id\":\"x\",\"turns\":[]}}",
+            SCHEMA_VERSION + 1
+        );
+        let set_run = |data: &str| format!("UPDATE kern_runs SET run = '{data}' WHERE run_id = $1");
+        let cases: Vec<(&str, String, &str)> = vec![
+            ("bad-json", set_run("{\"schema_version\":1,"), "corrupt"),
+            (
+                "wrong-shape",
+                set_run("{\"schema_version\":1,\"messages\":7}"),
+                "corrupt",
+            ),
+            ("array", set_run("[1,2]"), "corrupt"),
+            ("a-number", set_run("42"), "corrupt"),
+            ("empty", set_run(""), "corrupt"),
+            (
+                "other-id",
+                "UPDATE kern_runs SET run = replace(run, run_id, 'someone-else') WHERE run_id = $1"
+                    .to_owned(),
+                "corrupt",
+            ),
+            (
+                "zero-version",
+                "UPDATE kern_runs SET version = 0 WHERE run_id = $1".to_owned(),
+                "corrupt",
+            ),
+            (
+                "negative-version",
+                "UPDATE kern_runs SET version = -3 WHERE run_id = $1".to_owned(),
+                "corrupt",
+            ),
+            ("future-schema", set_run(&future_shape), "schema"),
+            (
+                "future-schema-same-shape",
+                format!(
+                    "UPDATE kern_runs SET run = replace(run, '\"schema_version\":{SCHEMA_VERSION}', \
+                     '\"schema_version\":{}') WHERE run_id = $1",
+                    SCHEMA_VERSION + 7
+                ),
+                "schema",
+            ),
+        ];
+        let session = "shared-session";
+        let user = "shared-user";
+        let mut healthy = paused_run("healthy", session);
+        healthy.user_id = Some(user.to_owned());
+        let elsewhere = paused_run("elsewhere", "other-session");
+        store.create(&healthy).await.unwrap();
+        store.create(&elsewhere).await.unwrap();
+
+        for (name, sql, expected) in &cases {
+            let mut run = paused_run(name, session);
+            run.user_id = Some(user.to_owned());
+            store.create(&run).await.unwrap();
+            tamper(&raw, sql, name).await;
+
+            let check = |result: Result<()>, what: &str| match (expected, result) {
+                (&"corrupt", Err(Error::CorruptRun { run_id, reason })) => {
+                    assert_eq!(&run_id, name, "{what}");
+                    assert!(!reason.is_empty());
+                }
+                (&"schema", Err(Error::UnsupportedSchemaVersion { run_id, found, .. })) => {
+                    assert_eq!(&run_id, name, "{what}");
+                    assert!(found > SCHEMA_VERSION, "{what}");
+                }
+                (_, other) => panic!("{name}, {what}: expected {expected}, got {other:?}"),
+            };
+            check(store.load(name).await.map(|_| ()), "load");
+            check(
+                store.session_runs(session).await.map(|_| ()),
+                "session_runs",
+            );
+            check(store.user_runs(user).await.map(|_| ()), "user_runs");
+
+            // Everything else reads as before.
+            assert_eq!(store.load("healthy").await.unwrap().run, healthy);
+            assert_eq!(store.load("elsewhere").await.unwrap().run, elsewhere);
+            assert_eq!(
+                store.session_runs("other-session").await.unwrap(),
+                vec![elsewhere.clone()]
+            );
+            // A run created after the damage is stored and read as usual.
+            let later = paused_run(&format!("after-{name}"), "later-session");
+            store.create(&later).await.unwrap();
+            assert_eq!(store.load(&later.run_id).await.unwrap().run, later);
+
+            // Repair, so the next case starts clean.
+            tamper(&raw, "DELETE FROM kern_runs WHERE run_id = $1", name).await;
+        }
+        assert_eq!(
+            store.session_runs(session).await.unwrap(),
+            vec![healthy.clone()]
+        );
+        assert_eq!(store.user_runs(user).await.unwrap(), vec![healthy]);
+        schema.drop_schema().await;
+    }
+
+    #[tokio::test]
+    async fn a_run_filed_under_another_session_or_user_is_corrupt() {
+        let Some(schema) = TestSchema::new("a_run_filed_under_another_session_or_user_is_corrupt")
+        else {
+            return;
+        };
+        let store = schema.store().await;
+        let raw = schema.raw().await;
+        store.create(&paused_run("moved", "s1")).await.unwrap();
+        tamper(
+            &raw,
+            "UPDATE kern_runs SET session_id = 's2' WHERE run_id = $1",
+            "moved",
+        )
+        .await;
+        match store.session_runs("s2").await {
+            Err(Error::CorruptRun { run_id, reason }) => {
+                assert_eq!(run_id, "moved");
+                assert!(reason.contains("`s1`"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(store.session_runs("s1").await.unwrap(), Vec::new());
+
+        let mut run = paused_run("reassigned", "s3");
+        run.user_id = Some("u1".to_owned());
+        store.create(&run).await.unwrap();
+        tamper(
+            &raw,
+            "UPDATE kern_runs SET user_id = 'u2' WHERE run_id = $1",
+            "reassigned",
+        )
+        .await;
+        match store.user_runs("u2").await {
+            Err(Error::CorruptRun { run_id, reason }) => {
+                assert_eq!(run_id, "reassigned");
+                assert!(reason.contains("user `u1`"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(store.user_runs("u1").await.unwrap(), Vec::new());
+        schema.drop_schema().await;
+    }
+
+    /// The migrations recorded in the test's schema: (version, name).
+    async fn applied_migrations(raw: &tokio_postgres::Client) -> Vec<(i32, String)> {
+        raw.query(
+            "SELECT version, name FROM kern_migrations ORDER BY version",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect()
+    }
+
+    fn all_migrations() -> Vec<(i32, String)> {
+        MIGRATIONS
+            .iter()
+            .map(|m| (m.version, m.name.to_owned()))
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn many_stores_migrating_a_fresh_schema_at_once_all_work() {
+        let Some(schema) = TestSchema::new("many_stores_migrating_a_fresh_schema_at_once_all_work")
+        else {
+            return;
+        };
+        // Eight stores (eight pools, as eight processes would have) create and migrate the same
+        // new schema at the same moment: without the lock, CREATE … IF NOT EXISTS races fail
+        // with a duplicate key in the catalog, or a migration is applied twice.
+        let barrier = Arc::new(tokio::sync::Barrier::new(8));
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (url, options) = (schema.url.clone(), schema.options());
+                let barrier = barrier.clone();
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    PostgresStore::connect_with(&url, options).await
+                })
+            })
+            .collect();
+        let mut stores = Vec::new();
+        for task in tasks {
+            stores.push(task.await.unwrap().unwrap());
+        }
+        for (i, store) in stores.iter().enumerate() {
+            store
+                .create(&paused_run(&format!("r{i}"), "s"))
+                .await
+                .unwrap();
+        }
+        let runs = stores[7].session_runs("s").await.unwrap();
+        let ids: Vec<&str> = runs.iter().map(|r| r.run_id.as_str()).collect();
+        assert_eq!(ids, ["r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7"]);
+        let raw = schema.raw().await;
+        assert_eq!(applied_migrations(&raw).await, all_migrations());
+
+        // Connecting again applies nothing again and keeps the runs.
+        let again = schema.store().await;
+        assert_eq!(applied_migrations(&raw).await, all_migrations());
+        assert_eq!(again.session_runs("s").await.unwrap(), runs);
+        schema.drop_schema().await;
+    }
+
+    #[tokio::test]
+    async fn a_newer_table_layout_is_refused() {
+        let Some(schema) = TestSchema::new("a_newer_table_layout_is_refused") else {
+            return;
+        };
+        drop(schema.store().await);
+        schema
+            .raw()
+            .await
+            .batch_execute("INSERT INTO kern_migrations (version, name) VALUES (99, 'future')")
+            .await
+            .unwrap();
+        match PostgresStore::connect_with(&schema.url, schema.options()).await {
+            Err(Error::Store { message, .. }) => {
+                assert!(message.contains("migration 99"), "{message}");
+                assert!(message.contains(&schema.name), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        schema.drop_schema().await;
+    }
+
+    #[tokio::test]
+    async fn runs_are_rows_with_their_keys_as_columns_in_the_schema_given() {
+        let Some(schema) =
+            TestSchema::new("runs_are_rows_with_their_keys_as_columns_in_the_schema_given")
+        else {
+            return;
+        };
+        let store = schema.store().await;
+        let mut run = paused_run("r", "s");
+        run.user_id = Some("u".to_owned());
+        store.create(&run).await.unwrap();
+        run.content = Some("a NUL \u{0} and more ✓".to_owned());
+        assert_eq!(store.update(&run, 1).await.unwrap(), 2);
+        let row = schema
+            .raw()
+            .await
+            .query_one(
+                "SELECT session_id, user_id, status, schema_version, version, run \
+                 FROM kern_runs WHERE run_id = 'r'",
+                &[],
+            )
+            .await
+            .unwrap();
+        let columns: (String, Option<String>, String, i64, i64) =
+            (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+        assert_eq!(
+            columns,
+            (
+                "s".to_owned(),
+                Some("u".to_owned()),
+                "paused".to_owned(),
+                i64::from(SCHEMA_VERSION),
+                2
+            )
+        );
+        // The run's JSON text as the codec wrote it.
+        assert_eq!(row.get::<_, String>(5), codec::encode_run(&run).unwrap());
+        assert_eq!(store.load("r").await.unwrap().run, run);
+        schema.drop_schema().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn separate_stores_racing_on_one_run_one_wins() {
+        let Some(schema) = TestSchema::new("separate_stores_racing_on_one_run_one_wins") else {
+            return;
+        };
+        let run = paused_run("raced", "s");
+        let mut stores = vec![schema.store().await];
+        stores[0].create(&run).await.unwrap();
+        for _ in 0..5 {
+            stores.push(schema.store().await);
+        }
+        let barrier = Arc::new(tokio::sync::Barrier::new(stores.len()));
+        let tasks: Vec<_> = stores
+            .into_iter()
+            .enumerate()
+            .map(|(i, store)| {
+                let barrier = barrier.clone();
+                let mut mine = run.clone();
+                mine.content = Some(format!("store {i}"));
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    (mine.clone(), store.update(&mine, 1).await)
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for task in tasks {
+            match task.await.unwrap() {
+                (mine, Ok(2)) => winners.push(mine),
+                (_, Err(Error::Conflict { found: 2, .. })) => {}
+                (_, other) => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(winners.len(), 1);
+        assert_eq!(
+            schema.store().await.load("raced").await.unwrap().run,
+            winners[0]
+        );
+        schema.drop_schema().await;
+    }
+
+    #[tokio::test]
+    async fn a_bad_url_or_a_server_that_is_not_there_is_a_store_error_without_the_password() {
+        match PostgresStore::connect("postgresql://kern:secret@127.0.0.1:notaport/kern").await {
+            Err(Error::Store { message, source }) => {
+                assert!(
+                    message.contains("not a PostgreSQL connection string"),
+                    "{message}"
+                );
+                assert!(source.is_some());
+                assert!(!message.contains("secret"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // A loopback port nobody listens on (taken, then let go).
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("postgresql://kern:secret@127.0.0.1:{port}/runs");
+        match PostgresStore::connect(&url).await {
+            Err(error @ Error::Store { .. }) => {
+                let Error::Store { message, source } = &error else {
+                    unreachable!()
+                };
+                assert!(
+                    message.contains(&format!("127.0.0.1:{port}/runs")),
+                    "{message}"
+                );
+                assert!(source.is_some());
+                assert!(
+                    !format!("{error} {error:?}").contains("secret"),
+                    "{error:?}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_store_shows_where_it_is_in_debug() {
+        let Some(schema) = TestSchema::new("a_store_shows_where_it_is_in_debug") else {
+            return;
+        };
+        let store = schema.store().await;
+        let shown = format!("{store:?}");
+        assert!(
+            shown.contains("127.0.0.1") || shown.contains("localhost"),
+            "{shown}"
+        );
+        assert!(shown.contains(&schema.name), "{shown}");
+        schema.drop_schema().await;
+    }
+
+    #[test]
+    fn a_schema_name_is_one_quoted_identifier() {
+        assert_eq!(schema_prefix("kern"), "\"kern\".");
+        assert_eq!(schema_prefix("a\"b; DROP"), "\"a\"\"b; DROP\".");
     }
 }
