@@ -194,9 +194,14 @@ impl Statements {
     }
 }
 
-/// `"name".`: a schema as an SQL prefix, quoted (so any name is one identifier).
+/// `"name"`: any name as one SQL identifier.
+fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `"name".`: a schema as an SQL prefix.
 fn schema_prefix(schema: &str) -> String {
-    format!("\"{}\".", schema.replace('"', "\"\""))
+    format!("{}.", quote_identifier(schema))
 }
 
 /// Where a configuration points, for messages: hosts, ports and database, never the password.
@@ -297,12 +302,21 @@ impl PostgresStore {
             .await
             .map_err(|e| self.error("take the migration lock", e))?;
         if let Some(schema) = schema {
-            tx.batch_execute(&format!(
-                "CREATE SCHEMA IF NOT EXISTS \"{}\"",
-                schema.replace('"', "\"\"")
-            ))
-            .await
-            .map_err(|e| self.error("create the schema", e))?;
+            // Looked up first: CREATE SCHEMA checks the right to create one even when it exists,
+            // and a host may give kern a schema made for it without that right.
+            let exists: bool = tx
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)",
+                    &[&schema],
+                )
+                .await
+                .and_then(|row| row.try_get(0))
+                .map_err(|e| self.error("look the schema up", e))?;
+            if !exists {
+                tx.batch_execute(&format!("CREATE SCHEMA {}", quote_identifier(schema)))
+                    .await
+                    .map_err(|e| self.error("create the schema", e))?;
+            }
         }
         tx.batch_execute(&format!(
             "CREATE TABLE IF NOT EXISTS {prefix}kern_migrations (
@@ -1105,6 +1119,47 @@ mod tests {
         );
         assert!(shown.contains(&schema.name), "{shown}");
         schema.drop_schema().await;
+    }
+
+    #[tokio::test]
+    async fn a_role_that_may_not_create_schemas_uses_the_schema_made_for_it() {
+        let Some(schema) =
+            TestSchema::new("a_role_that_may_not_create_schemas_uses_the_schema_made_for_it")
+        else {
+            return;
+        };
+        // A role with no right to create schemas in the database, given a schema of its own.
+        let role = format!("{}_role", schema.name);
+        let admin = schema.raw().await;
+        admin
+            .batch_execute(&format!(
+                "CREATE ROLE \"{role}\" LOGIN; CREATE SCHEMA \"{}\" AUTHORIZATION \"{role}\"",
+                schema.name
+            ))
+            .await
+            .unwrap();
+        let config: tokio_postgres::Config = schema.url.parse().unwrap();
+        let host = match &config.get_hosts()[0] {
+            Host::Tcp(name) => name.clone(),
+            Host::Unix(path) => path.display().to_string(),
+        };
+        let url = format!(
+            "host={host} port={} user={role} dbname={}",
+            config.get_ports().first().copied().unwrap_or(5432),
+            config.get_dbname().unwrap_or("postgres")
+        );
+        let store = PostgresStore::connect_with(&url, schema.options())
+            .await
+            .unwrap();
+        let run = paused_run("limited", "s");
+        store.create(&run).await.unwrap();
+        assert_eq!(store.load("limited").await.unwrap().run, run);
+        drop(store);
+        schema.drop_schema().await;
+        admin
+            .batch_execute(&format!("DROP ROLE \"{role}\""))
+            .await
+            .unwrap();
     }
 
     #[test]
