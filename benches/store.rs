@@ -1,9 +1,12 @@
 //! `SqliteStore` speed: pauses persisted per second, paused runs loaded per second, whole
 //! run → pause → continue cycles of an agent on the file (the store writes of a cycle), and the
-//! bytes a one-tool paused run takes.
+//! bytes a one-tool paused run takes. The same store operations on `PostgresStore` beside them,
+//! when `KERN_TEST_POSTGRES_URL` names a server (`scripts/postgres.sh` starts one; without it the
+//! Postgres group is left out with a note).
 //!
-//! `cargo bench --bench store` (the file is in WAL mode, in a temporary directory). The
-//! throughput lines ("thrpt") are the figures: operations per second.
+//! `cargo bench --bench store` (the file is in WAL mode, in a temporary directory; the Postgres
+//! tables in a schema of their own, dropped at the end). The throughput lines ("thrpt") are the
+//! figures: operations per second.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -11,8 +14,8 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput};
 use kern::prelude::*;
 use kern::{
-    Message, Metrics, Requirement, RequirementKind, RunOutput, RunStatus, RunStore, SCHEMA_VERSION,
-    SqliteStore, ToolCall, ToolExecution, Usage,
+    Message, Metrics, PostgresOptions, PostgresStore, Requirement, RequirementKind, RunOutput,
+    RunStatus, RunStore, SCHEMA_VERSION, SqliteStore, ToolCall, ToolExecution, Usage,
 };
 use serde_json::json;
 
@@ -169,8 +172,51 @@ fn bench_store(c: &mut Criterion) {
     let store = rt
         .block_on(SqliteStore::open(dir.path().join("runs.db")))
         .expect("open");
+    bench_store_operations(c, &rt, "sqlite_store", &store);
+}
 
-    let mut group = c.benchmark_group("sqlite_store");
+/// The same operations on PostgreSQL, in a fresh schema dropped afterwards.
+fn bench_postgres_store(c: &mut Criterion) {
+    let Some(url) = std::env::var("KERN_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+    else {
+        println!(
+            "postgres_store: left out: KERN_TEST_POSTGRES_URL is not set; scripts/postgres.sh \
+             starts a server"
+        );
+        return;
+    };
+    let rt = runtime();
+    let schema = format!("kern_bench_{}", std::process::id());
+    let store = rt
+        .block_on(PostgresStore::connect_with(
+            &url,
+            PostgresOptions::new().schema(&schema),
+        ))
+        .expect("connect");
+    bench_store_operations(c, &rt, "postgres_store", &store);
+    rt.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .expect("connect to drop the schema");
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+            .await
+            .expect("drop the schema");
+    });
+}
+
+/// Pauses persisted (created, and updated by compare-and-set), one at a time and 16 in flight
+/// at once, and paused runs loaded, on `store`.
+fn bench_store_operations(
+    c: &mut Criterion,
+    rt: &tokio::runtime::Runtime,
+    group_name: &str,
+    store: &impl RunStore,
+) {
+    let mut group = c.benchmark_group(group_name);
     group.throughput(Throughput::Elements(1));
 
     // A pause persisted: a new paused run written (what `run` does when it pauses).
@@ -198,12 +244,41 @@ fn bench_store(c: &mut Criterion) {
         })
     });
 
+    // Pauses persisted by 16 runs at once (as a worker serving many users does): the figure is
+    // pauses per second.
+    const IN_FLIGHT: usize = 16;
+    group.throughput(Throughput::Elements(IN_FLIGHT as u64));
+    let mut batch: Vec<RunOutput> = (0..IN_FLIGHT)
+        .map(|_| one_tool_paused_run(String::new()))
+        .collect();
+    group.bench_function("persist_pause_16_in_flight", |b| {
+        b.iter(|| {
+            for run in &mut batch {
+                next += 1;
+                run.run_id = format!("pause-{next:012}");
+            }
+            let creates = futures::future::join_all(batch.iter().map(|run| store.create(run)));
+            for created in rt.block_on(creates) {
+                black_box(created.expect("create"));
+            }
+        })
+    });
+    group.throughput(Throughput::Elements(1));
+
     // A resume loaded: a paused run read back and decoded, one of 10,000 (plus the runs above).
     let ids: Vec<String> = (0..10_000).map(|i| format!("load-{i:012}")).collect();
-    for id in &ids {
-        rt.block_on(store.create(&one_tool_paused_run(id.clone())))
-            .expect("create");
-    }
+    rt.block_on(async {
+        for chunk in ids.chunks(IN_FLIGHT) {
+            let runs: Vec<RunOutput> = chunk
+                .iter()
+                .map(|id| one_tool_paused_run(id.clone()))
+                .collect();
+            for created in futures::future::join_all(runs.iter().map(|run| store.create(run))).await
+            {
+                created.expect("create");
+            }
+        }
+    });
     let mut i = 0usize;
     group.bench_function("load_pause", |b| {
         b.iter(|| {
@@ -221,6 +296,7 @@ fn main() {
         .measurement_time(Duration::from_secs(5))
         .configure_from_args();
     bench_store(&mut criterion);
+    bench_postgres_store(&mut criterion);
     bench_cycles(&mut criterion);
     criterion.final_summary();
 }

@@ -110,6 +110,8 @@ pub use kern_toolkit as toolkits;
 
 /// What a kern program needs in scope.
 pub mod prelude {
+    #[cfg(feature = "postgres")]
+    pub use kern_core::PostgresStore;
     #[cfg(feature = "sqlite")]
     pub use kern_core::SqliteStore;
     pub use kern_core::{

@@ -32,6 +32,8 @@ pub use run::{InFlightCall, MIN_SCHEMA_VERSION, Metrics, RunOutput, RunStatus, S
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
 pub use store::{MemoryStore, RunStore, StoredRun};
+#[cfg(feature = "postgres")]
+pub use store::{PostgresOptions, PostgresStore};
 pub use tool::{
     ExecutionMode, IntoToolResult, IntoTools, Tool, ToolContext, ToolDefinition, ToolError,
     ToolErrorKind, ToolResult,

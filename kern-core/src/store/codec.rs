@@ -29,7 +29,7 @@ pub(crate) fn upgrade(mut run: RunOutput) -> RunOutput {
 }
 
 /// A run as JSON, for a store that keeps bytes.
-#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) fn encode_run(run: &RunOutput) -> Result<String> {
     // A `RunOutput` is plain data (strings, numbers, JSON values): serializing it cannot fail,
     // but a typed error is cheaper than an argument about it.
@@ -42,7 +42,7 @@ pub(crate) fn encode_run(run: &RunOutput) -> Result<String> {
 /// [`Error::CorruptRun`]; a layout version this kern does not read is
 /// [`Error::UnsupportedSchemaVersion`] (also when the data does not fit today's layout, as a newer
 /// layout may not).
-#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) fn decode_run(run_id: &str, data: &[u8]) -> Result<RunOutput> {
     match serde_json::from_slice::<RunOutput>(data) {
         Ok(run) => {

@@ -4,16 +4,21 @@
 //! Every store implements [`RunStore`] and passes the same conformance suite (`conformance`,
 //! behind the cargo feature of that name). [`MemoryStore`] keeps runs in this process;
 //! `SqliteStore` (cargo feature `sqlite`, on by default) keeps them in a SQLite file that other
-//! processes can open to continue them.
+//! processes can open to continue them; `PostgresStore` (cargo feature `postgres`) keeps them in
+//! a PostgreSQL database that many processes on many machines share.
 
 mod codec;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresOptions, PostgresStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
