@@ -549,3 +549,78 @@ mod tests {
         assert_ne!(unique("x"), unique("x"));
     }
 }
+
+/// What a damaged row must read as: [`Error::CorruptRun`] or
+/// [`Error::UnsupportedSchemaVersion`], naming the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Damage {
+    /// The row cannot be read as a run.
+    Corrupt,
+    /// The row holds a run of a layout newer than this kern reads.
+    FutureSchema,
+}
+
+/// For a store whose rows a test can damage by hand (`tamper(sql, run_id)` runs one statement
+/// that changes the row of `run_id`): each of `cases` (a run id, the statement, what it must read
+/// as) damages a run of a shared session and user; every read that meets it (`load`,
+/// `session_runs`, `user_runs`) is that typed error naming the run, and every other run reads as
+/// before, old ones and ones created after the damage. `repair` (a statement taking the run id)
+/// removes the damaged row before the next case.
+pub async fn damaged_rows_are_typed_errors_naming_the_run(
+    store: &impl RunStore,
+    cases: &[(&str, String, Damage)],
+    repair: &str,
+    mut tamper: impl AsyncFnMut(&str, &str),
+) {
+    let session = "shared-session";
+    let user = "shared-user";
+    let mut healthy = paused_run("healthy", session);
+    healthy.user_id = Some(user.to_owned());
+    let elsewhere = paused_run("elsewhere", "other-session");
+    store.create(&healthy).await.unwrap();
+    store.create(&elsewhere).await.unwrap();
+
+    for (name, sql, expected) in cases {
+        let mut run = paused_run(name, session);
+        run.user_id = Some(user.to_owned());
+        store.create(&run).await.unwrap();
+        tamper(sql, name).await;
+
+        let check = |result: crate::Result<()>, what: &str| match (expected, result) {
+            (Damage::Corrupt, Err(Error::CorruptRun { run_id, reason })) => {
+                assert_eq!(&run_id, name, "{what}");
+                assert!(!reason.is_empty());
+            }
+            (Damage::FutureSchema, Err(Error::UnsupportedSchemaVersion { run_id, found, .. })) => {
+                assert_eq!(&run_id, name, "{what}");
+                assert!(found > SCHEMA_VERSION, "{what}");
+            }
+            (_, other) => panic!("{name}, {what}: expected {expected:?}, got {other:?}"),
+        };
+        check(store.load(name).await.map(|_| ()), "load");
+        check(
+            store.session_runs(session).await.map(|_| ()),
+            "session_runs",
+        );
+        check(store.user_runs(user).await.map(|_| ()), "user_runs");
+
+        // Everything else reads as before.
+        assert_eq!(store.load("healthy").await.unwrap().run, healthy);
+        assert_eq!(store.load("elsewhere").await.unwrap().run, elsewhere);
+        assert_eq!(
+            store.session_runs("other-session").await.unwrap(),
+            vec![elsewhere.clone()]
+        );
+        // A run created after the damage is stored and read as usual.
+        let later = paused_run(&format!("after-{name}"), "later-session");
+        store.create(&later).await.unwrap();
+        assert_eq!(store.load(&later.run_id).await.unwrap().run, later);
+
+        tamper(repair, name).await;
+    }
+    assert_eq!(
+        store.session_runs(session).await.unwrap(),
+        vec![healthy.clone()]
+    );
+    assert_eq!(store.user_runs(user).await.unwrap(), vec![healthy]);
+}

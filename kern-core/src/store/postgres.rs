@@ -625,7 +625,7 @@ mod tests {
 
     use super::*;
     use crate::run::SCHEMA_VERSION;
-    use crate::store::conformance::{paused_run, run_all};
+    use crate::store::conformance::{self, Damage, paused_run, run_all};
 
     /// The variable that names the test server.
     const URL_VAR: &str = "KERN_TEST_POSTGRES_URL";
@@ -764,33 +764,41 @@ mod tests {
             SCHEMA_VERSION + 1
         );
         let set_run = |data: &str| format!("UPDATE kern_runs SET run = '{data}' WHERE run_id = $1");
-        let cases: Vec<(&str, String, &str)> = vec![
-            ("bad-json", set_run("{\"schema_version\":1,"), "corrupt"),
+        let cases: Vec<(&str, String, Damage)> = vec![
+            (
+                "bad-json",
+                set_run("{\"schema_version\":1,"),
+                Damage::Corrupt,
+            ),
             (
                 "wrong-shape",
                 set_run("{\"schema_version\":1,\"messages\":7}"),
-                "corrupt",
+                Damage::Corrupt,
             ),
-            ("array", set_run("[1,2]"), "corrupt"),
-            ("a-number", set_run("42"), "corrupt"),
-            ("empty", set_run(""), "corrupt"),
+            ("array", set_run("[1,2]"), Damage::Corrupt),
+            ("a-number", set_run("42"), Damage::Corrupt),
+            ("empty", set_run(""), Damage::Corrupt),
             (
                 "other-id",
                 "UPDATE kern_runs SET run = replace(run, run_id, 'someone-else') WHERE run_id = $1"
                     .to_owned(),
-                "corrupt",
+                Damage::Corrupt,
             ),
             (
                 "zero-version",
                 "UPDATE kern_runs SET version = 0 WHERE run_id = $1".to_owned(),
-                "corrupt",
+                Damage::Corrupt,
             ),
             (
                 "negative-version",
                 "UPDATE kern_runs SET version = -3 WHERE run_id = $1".to_owned(),
-                "corrupt",
+                Damage::Corrupt,
             ),
-            ("future-schema", set_run(&future_shape), "schema"),
+            (
+                "future-schema",
+                set_run(&future_shape),
+                Damage::FutureSchema,
+            ),
             (
                 "future-schema-same-shape",
                 format!(
@@ -798,61 +806,16 @@ mod tests {
                      '\"schema_version\":{}') WHERE run_id = $1",
                     SCHEMA_VERSION + 7
                 ),
-                "schema",
+                Damage::FutureSchema,
             ),
         ];
-        let session = "shared-session";
-        let user = "shared-user";
-        let mut healthy = paused_run("healthy", session);
-        healthy.user_id = Some(user.to_owned());
-        let elsewhere = paused_run("elsewhere", "other-session");
-        store.create(&healthy).await.unwrap();
-        store.create(&elsewhere).await.unwrap();
-
-        for (name, sql, expected) in &cases {
-            let mut run = paused_run(name, session);
-            run.user_id = Some(user.to_owned());
-            store.create(&run).await.unwrap();
-            tamper(&raw, sql, name).await;
-
-            let check = |result: Result<()>, what: &str| match (expected, result) {
-                (&"corrupt", Err(Error::CorruptRun { run_id, reason })) => {
-                    assert_eq!(&run_id, name, "{what}");
-                    assert!(!reason.is_empty());
-                }
-                (&"schema", Err(Error::UnsupportedSchemaVersion { run_id, found, .. })) => {
-                    assert_eq!(&run_id, name, "{what}");
-                    assert!(found > SCHEMA_VERSION, "{what}");
-                }
-                (_, other) => panic!("{name}, {what}: expected {expected}, got {other:?}"),
-            };
-            check(store.load(name).await.map(|_| ()), "load");
-            check(
-                store.session_runs(session).await.map(|_| ()),
-                "session_runs",
-            );
-            check(store.user_runs(user).await.map(|_| ()), "user_runs");
-
-            // Everything else reads as before.
-            assert_eq!(store.load("healthy").await.unwrap().run, healthy);
-            assert_eq!(store.load("elsewhere").await.unwrap().run, elsewhere);
-            assert_eq!(
-                store.session_runs("other-session").await.unwrap(),
-                vec![elsewhere.clone()]
-            );
-            // A run created after the damage is stored and read as usual.
-            let later = paused_run(&format!("after-{name}"), "later-session");
-            store.create(&later).await.unwrap();
-            assert_eq!(store.load(&later.run_id).await.unwrap().run, later);
-
-            // Repair, so the next case starts clean.
-            tamper(&raw, "DELETE FROM kern_runs WHERE run_id = $1", name).await;
-        }
-        assert_eq!(
-            store.session_runs(session).await.unwrap(),
-            vec![healthy.clone()]
-        );
-        assert_eq!(store.user_runs(user).await.unwrap(), vec![healthy]);
+        conformance::damaged_rows_are_typed_errors_naming_the_run(
+            &store,
+            &cases,
+            "DELETE FROM kern_runs WHERE run_id = $1",
+            async |sql, run_id| tamper(&raw, sql, run_id).await,
+        )
+        .await;
         schema.drop_schema().await;
     }
 

@@ -514,7 +514,7 @@ impl SqliteStore {
 mod tests {
     use super::*;
     use crate::run::SCHEMA_VERSION;
-    use crate::store::conformance::paused_run;
+    use crate::store::conformance::{self, Damage, paused_run};
 
     async fn file_store() -> (tempfile::TempDir, std::path::PathBuf, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
@@ -537,73 +537,26 @@ mod tests {
             "{{\"schema_version\":{},\"id\":\"x\",\"turns\":[]}}",
             SCHEMA_VERSION + 1
         );
-        let cases: Vec<(&str, String, &str)> = vec![
-            ("bad-json", "UPDATE kern_runs SET run = '{\"schema_version\":1,' WHERE run_id = ?1".into(), "corrupt"),
-            ("wrong-shape", "UPDATE kern_runs SET run = '{\"schema_version\":1,\"messages\":7}' WHERE run_id = ?1".into(), "corrupt"),
-            ("array", "UPDATE kern_runs SET run = '[1,2]' WHERE run_id = ?1".into(), "corrupt"),
-            ("not-utf8", "UPDATE kern_runs SET run = X'FFFE00' WHERE run_id = ?1".into(), "corrupt"),
-            ("a-number", "UPDATE kern_runs SET run = 42 WHERE run_id = ?1".into(), "corrupt"),
-            ("a-real", "UPDATE kern_runs SET run = CAST(4.5 AS REAL) WHERE run_id = ?1".into(), "corrupt"),
-            ("other-id", "UPDATE kern_runs SET run = replace(run, run_id, 'someone-else') WHERE run_id = ?1".into(), "corrupt"),
-            ("text-version", "UPDATE kern_runs SET version = 'two' WHERE run_id = ?1".into(), "corrupt"),
-            ("zero-version", "UPDATE kern_runs SET version = 0 WHERE run_id = ?1".into(), "corrupt"),
-            ("future-schema", format!("UPDATE kern_runs SET run = '{future_shape}' WHERE run_id = ?1"), "schema"),
-            ("future-schema-same-shape", format!("UPDATE kern_runs SET run = replace(run, '\"schema_version\":{SCHEMA_VERSION}', '\"schema_version\":{}') WHERE run_id = ?1", SCHEMA_VERSION + 7), "schema"),
+        let cases: Vec<(&str, String, Damage)> = vec![
+            ("bad-json", "UPDATE kern_runs SET run = '{\"schema_version\":1,' WHERE run_id = ?1".into(), Damage::Corrupt),
+            ("wrong-shape", "UPDATE kern_runs SET run = '{\"schema_version\":1,\"messages\":7}' WHERE run_id = ?1".into(), Damage::Corrupt),
+            ("array", "UPDATE kern_runs SET run = '[1,2]' WHERE run_id = ?1".into(), Damage::Corrupt),
+            ("not-utf8", "UPDATE kern_runs SET run = X'FFFE00' WHERE run_id = ?1".into(), Damage::Corrupt),
+            ("a-number", "UPDATE kern_runs SET run = 42 WHERE run_id = ?1".into(), Damage::Corrupt),
+            ("a-real", "UPDATE kern_runs SET run = CAST(4.5 AS REAL) WHERE run_id = ?1".into(), Damage::Corrupt),
+            ("other-id", "UPDATE kern_runs SET run = replace(run, run_id, 'someone-else') WHERE run_id = ?1".into(), Damage::Corrupt),
+            ("text-version", "UPDATE kern_runs SET version = 'two' WHERE run_id = ?1".into(), Damage::Corrupt),
+            ("zero-version", "UPDATE kern_runs SET version = 0 WHERE run_id = ?1".into(), Damage::Corrupt),
+            ("future-schema", format!("UPDATE kern_runs SET run = '{future_shape}' WHERE run_id = ?1"), Damage::FutureSchema),
+            ("future-schema-same-shape", format!("UPDATE kern_runs SET run = replace(run, '\"schema_version\":{SCHEMA_VERSION}', '\"schema_version\":{}') WHERE run_id = ?1", SCHEMA_VERSION + 7), Damage::FutureSchema),
         ];
-        let session = "shared-session";
-        let user = "shared-user";
-        let mut healthy = paused_run("healthy", session);
-        healthy.user_id = Some(user.to_owned());
-        let elsewhere = paused_run("elsewhere", "other-session");
-        store.create(&healthy).await.unwrap();
-        store.create(&elsewhere).await.unwrap();
-
-        for (name, sql, expected) in &cases {
-            let mut run = paused_run(name, session);
-            run.user_id = Some(user.to_owned());
-            store.create(&run).await.unwrap();
-            tamper(&path, sql, name);
-
-            let check = |result: Result<()>, what: &str| match (expected, result) {
-                (&"corrupt", Err(Error::CorruptRun { run_id, reason })) => {
-                    assert_eq!(&run_id, name, "{what}");
-                    assert!(!reason.is_empty());
-                }
-                (&"schema", Err(Error::UnsupportedSchemaVersion { run_id, found, .. })) => {
-                    assert_eq!(&run_id, name, "{what}");
-                    assert!(found > SCHEMA_VERSION, "{what}");
-                }
-                (_, other) => panic!("{name}, {what}: expected {expected}, got {other:?}"),
-            };
-            check(store.load(name).await.map(|_| ()), "load");
-            check(
-                store.session_runs(session).await.map(|_| ()),
-                "session_runs",
-            );
-            check(store.user_runs(user).await.map(|_| ()), "user_runs");
-
-            // Everything else reads as before.
-            assert_eq!(store.load("healthy").await.unwrap().run, healthy);
-            assert_eq!(store.load("elsewhere").await.unwrap().run, elsewhere);
-            assert_eq!(
-                store.session_runs("other-session").await.unwrap(),
-                vec![elsewhere.clone()]
-            );
-            // A run created after the damage is stored and read as usual.
-            let later = paused_run(&format!("after-{name}"), "later-session");
-            store.create(&later).await.unwrap();
-            assert_eq!(store.load(&later.run_id).await.unwrap().run, later);
-
-            // Repair: put the run back whole (in a fresh row) so the next case starts clean.
-            let conn = Connection::open(&path).unwrap();
-            conn.execute("DELETE FROM kern_runs WHERE run_id = ?1", [name])
-                .unwrap();
-        }
-        assert_eq!(
-            store.session_runs(session).await.unwrap(),
-            vec![healthy.clone()]
-        );
-        assert_eq!(store.user_runs(user).await.unwrap(), vec![healthy]);
+        conformance::damaged_rows_are_typed_errors_naming_the_run(
+            &store,
+            &cases,
+            "DELETE FROM kern_runs WHERE run_id = ?1",
+            async |sql, run_id| tamper(&path, sql, run_id),
+        )
+        .await;
     }
 
     #[tokio::test]
