@@ -7,19 +7,21 @@
 //! test (`--exact`), finds `KERN_XP_ROLE` in its environment and plays that role instead.
 #![cfg(all(unix, feature = "sqlite"))]
 
-use std::io::Write;
+#[path = "common/worker.rs"]
+mod worker;
+
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt};
 use kern_core::{
     Agent, Error, ExecutionMode, FunctionModel, InFlightCall, Message, ModelResponse, RunInput,
-    RunOutput, RunStatus, SqliteStore, StoredRun, Tool, ToolCall, ToolContext, ToolDefinition,
-    ToolError, ToolResult,
+    RunOutput, RunStatus, SqliteStore, StoredRun, ToolCall, ToolDefinition, ToolError,
 };
 use serde_json::{Value, json};
+use worker::{FnTool, SLOW, deploy, deployments, finish, wait_for};
 
 /// The role a child process plays: `start` (a run) or `continue` (a paused run).
 const ROLE: &str = "KERN_XP_ROLE";
@@ -36,31 +38,12 @@ const HANG: &str = "KERN_XP_HANG";
 /// `start`: the session the run joins.
 const SESSION: &str = "KERN_XP_SESSION";
 
-/// `deploy` appends one line per execution here: `<run id> <pid>`.
-const DEPLOY_LOG: &str = "deploy.log";
-/// When this file exists, `deploy` writes `deploy.started` and then takes 60 s.
-const SLOW: &str = "slow";
 /// When this file exists, the model's turn after a tool result writes `model.started` and then
 /// takes 60 s.
 const SLOW_MODEL: &str = "slow-model";
 
 // ---------------------------------------------------------------------------------------------
 // The agent every process builds: same model, same tools, same SQLite file.
-
-/// A tool made of a definition and an async body.
-struct FnTool {
-    definition: ToolDefinition,
-    body: Box<dyn Fn(Value, ToolContext) -> BoxFuture<'static, ToolResult> + Send + Sync>,
-}
-
-impl Tool for FnTool {
-    fn definition(&self) -> &ToolDefinition {
-        &self.definition
-    }
-    fn invoke(&self, args: Value, ctx: ToolContext) -> BoxFuture<'static, ToolResult> {
-        (self.body)(args, ctx)
-    }
-}
 
 /// `shell`, executed by the host (external execution).
 fn shell() -> FnTool {
@@ -78,44 +61,6 @@ fn shell() -> FnTool {
         definition,
         body: Box::new(|_, _| {
             async { Err(ToolError::new("the agent must never run an external tool")) }.boxed()
-        }),
-    }
-}
-
-/// `deploy`, run by the agent once the host confirms it. Logs every execution.
-fn deploy(dir: &Path) -> FnTool {
-    let mut definition = ToolDefinition::new(
-        "deploy",
-        "Deploys to a target.",
-        json!({
-            "type": "object",
-            "properties": { "target": { "type": "string" } },
-            "required": ["target"]
-        }),
-    );
-    definition.mode = ExecutionMode::RequiresConfirmation;
-    let dir = dir.to_owned();
-    FnTool {
-        definition,
-        body: Box::new(move |args, ctx| {
-            let dir = dir.clone();
-            async move {
-                let mut log = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(dir.join(DEPLOY_LOG))?;
-                writeln!(log, "{} {}", ctx.run_id, std::process::id())?;
-                log.sync_all()?;
-                if dir.join(SLOW).exists() {
-                    std::fs::write(dir.join("deploy.started"), ctx.run_id.as_bytes())?;
-                    tokio::time::sleep(Duration::from_secs(60)).await;
-                }
-                Ok(format!(
-                    "deployed to {}",
-                    args["target"].as_str().unwrap_or("?")
-                ))
-            }
-            .boxed()
         }),
     }
 }
@@ -340,25 +285,6 @@ fn spawn(
     command.spawn().expect("spawn a child process")
 }
 
-/// Waits for a child to exit successfully.
-fn finish(mut child: Child) {
-    let status = child.wait().unwrap();
-    assert!(status.success(), "child process failed: {status}");
-}
-
-/// Waits (up to 60 s) for `path` to exist.
-fn wait_for(path: &Path) {
-    let start = Instant::now();
-    while !path.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {}",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
 /// SIGKILLs a child and checks it died of it.
 fn kill(mut child: Child) {
     child.kill().unwrap();
@@ -386,15 +312,6 @@ fn pause_in_child(test: &str, dir: &Path, name: &str, input: &str) -> RunOutput 
     let paused = outcome(dir, name).expect("the pausing child failed");
     assert!(paused.is_paused(), "{paused:?}");
     paused
-}
-
-/// Lines of the deploy log naming `run_id`.
-fn deployments(dir: &Path, run_id: &str) -> usize {
-    std::fs::read_to_string(dir.join(DEPLOY_LOG))
-        .unwrap_or_default()
-        .lines()
-        .filter(|line| line.split(' ').next() == Some(run_id))
-        .count()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,17 +9,20 @@
 //! (`--exact`), finds `KERN_PGXP_ROLE` in its environment and plays that role instead.
 #![cfg(all(unix, feature = "postgres"))]
 
+#[path = "common/worker.rs"]
+mod worker;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures::future::{BoxFuture, FutureExt};
 use kern_core::{
-    Agent, Error, ExecutionMode, FunctionModel, ModelResponse, PostgresOptions, PostgresStore,
-    RunOutput, RunStatus, StoredRun, Tool, ToolCall, ToolContext, ToolDefinition, ToolResult,
+    Agent, Error, FunctionModel, ModelResponse, PostgresOptions, PostgresStore, RunOutput,
+    RunStatus, StoredRun, ToolCall,
 };
 use serde_json::{Value, json};
+use worker::{deploy, finish, wait_for};
 
 /// The variable that names the test server.
 const URL_VAR: &str = "KERN_TEST_POSTGRES_URL";
@@ -35,9 +38,6 @@ const NAME: &str = "KERN_PGXP_NAME";
 const ARG: &str = "KERN_PGXP_ARG";
 /// When set, the child waits for `<dir>/<value>` to exist before it continues.
 const GO: &str = "KERN_PGXP_GO";
-
-/// `deploy` appends one line per execution here: `<run id> <pid>`.
-const DEPLOY_LOG: &str = "deploy.log";
 
 /// The server's URL, or `None` after saying why the test does not run.
 fn server_url(test: &str) -> Option<String> {
@@ -63,55 +63,6 @@ fn fresh_schema(test: &str) -> String {
         &test[..test.len().min(20)],
         std::process::id()
     )
-}
-
-/// A tool made of a definition and an async body.
-struct FnTool {
-    definition: ToolDefinition,
-    body: Box<dyn Fn(Value, ToolContext) -> BoxFuture<'static, ToolResult> + Send + Sync>,
-}
-
-impl Tool for FnTool {
-    fn definition(&self) -> &ToolDefinition {
-        &self.definition
-    }
-    fn invoke(&self, args: Value, ctx: ToolContext) -> BoxFuture<'static, ToolResult> {
-        (self.body)(args, ctx)
-    }
-}
-
-/// `deploy`, run by the agent once the host confirms it. Logs every execution.
-fn deploy(dir: &Path) -> FnTool {
-    let mut definition = ToolDefinition::new(
-        "deploy",
-        "Deploys to a target.",
-        json!({
-            "type": "object",
-            "properties": { "target": { "type": "string" } },
-            "required": ["target"]
-        }),
-    );
-    definition.mode = ExecutionMode::RequiresConfirmation;
-    let dir = dir.to_owned();
-    FnTool {
-        definition,
-        body: Box::new(move |args, ctx| {
-            let dir = dir.clone();
-            async move {
-                let mut log = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(dir.join(DEPLOY_LOG))?;
-                writeln!(log, "{} {}", ctx.run_id, std::process::id())?;
-                log.sync_all()?;
-                Ok(format!(
-                    "deployed to {}",
-                    args["target"].as_str().unwrap_or("?")
-                ))
-            }
-            .boxed()
-        }),
-    }
 }
 
 /// Turn 1 calls `deploy`; turn 2 reports its result.
@@ -204,25 +155,6 @@ fn spawn(test: &str, scenario: &Scenario, name: &str, run_id: &str, go: Option<&
     command.spawn().expect("spawn a child process")
 }
 
-/// Waits for a child to exit successfully.
-fn finish(mut child: Child) {
-    let status = child.wait().unwrap();
-    assert!(status.success(), "child process failed: {status}");
-}
-
-/// Waits (up to 60 s) for `path` to exist.
-fn wait_for(path: &Path) {
-    let start = Instant::now();
-    while !path.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {}",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
 /// The server, a schema and a directory of one test.
 struct Scenario {
     url: String,
@@ -255,11 +187,7 @@ impl Scenario {
 
     /// Lines of the deploy log naming `run_id`.
     fn deployments(&self, run_id: &str) -> usize {
-        std::fs::read_to_string(self.dir.path().join(DEPLOY_LOG))
-            .unwrap_or_default()
-            .lines()
-            .filter(|line| line.split(' ').next() == Some(run_id))
-            .count()
+        worker::deployments(self.dir.path(), run_id)
     }
 
     async fn drop_schema(self) {
