@@ -624,3 +624,38 @@ pub async fn damaged_rows_are_typed_errors_naming_the_run(
     );
     assert_eq!(store.user_runs(user).await.unwrap(), vec![healthy]);
 }
+
+/// For a store whose rows a test can change by hand (as in
+/// [`damaged_rows_are_typed_errors_naming_the_run`]; `refile(column, value, run_id)` sets a
+/// key column of the row, `session_id` or `user_id`, to `value`): a run whose key column no
+/// longer matches its data is [`Error::CorruptRun`] naming the run and its own session or user,
+/// and is listed under neither.
+pub async fn a_run_filed_under_another_session_or_user_is_corrupt(
+    store: &impl RunStore,
+    mut refile: impl AsyncFnMut(&str, &str, &str),
+) {
+    store.create(&paused_run("moved", "s1")).await.unwrap();
+    refile("session_id", "s2", "moved").await;
+    match store.session_runs("s2").await {
+        Err(Error::CorruptRun { run_id, reason }) => {
+            assert_eq!(run_id, "moved");
+            assert!(reason.contains("`s1`"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store.session_runs("s1").await.unwrap(), Vec::new());
+
+    // The same for a run filed under another user.
+    let mut run = paused_run("reassigned", "s3");
+    run.user_id = Some("u1".to_owned());
+    store.create(&run).await.unwrap();
+    refile("user_id", "u2", "reassigned").await;
+    match store.user_runs("u2").await {
+        Err(Error::CorruptRun { run_id, reason }) => {
+            assert_eq!(run_id, "reassigned");
+            assert!(reason.contains("user `u1`"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store.user_runs("u1").await.unwrap(), Vec::new());
+}

@@ -562,38 +562,14 @@ mod tests {
     #[tokio::test]
     async fn a_run_filed_under_another_session_or_user_is_corrupt() {
         let (_dir, path, store) = file_store().await;
-        store.create(&paused_run("moved", "s1")).await.unwrap();
-        tamper(
-            &path,
-            "UPDATE kern_runs SET session_id = 's2' WHERE run_id = ?1",
-            "moved",
-        );
-        match store.session_runs("s2").await {
-            Err(Error::CorruptRun { run_id, reason }) => {
-                assert_eq!(run_id, "moved");
-                assert!(reason.contains("`s1`"), "{reason}");
-            }
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(store.session_runs("s1").await.unwrap(), Vec::new());
-
-        // The same for a run filed under another user.
-        let mut run = paused_run("reassigned", "s3");
-        run.user_id = Some("u1".to_owned());
-        store.create(&run).await.unwrap();
-        tamper(
-            &path,
-            "UPDATE kern_runs SET user_id = 'u2' WHERE run_id = ?1",
-            "reassigned",
-        );
-        match store.user_runs("u2").await {
-            Err(Error::CorruptRun { run_id, reason }) => {
-                assert_eq!(run_id, "reassigned");
-                assert!(reason.contains("user `u1`"), "{reason}");
-            }
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(store.user_runs("u1").await.unwrap(), Vec::new());
+        conformance::a_run_filed_under_another_session_or_user_is_corrupt(
+            &store,
+            async |column, value, run_id| {
+                let sql = format!("UPDATE kern_runs SET {column} = '{value}' WHERE run_id = ?1");
+                tamper(&path, &sql, run_id);
+            },
+        )
+        .await;
     }
 
     #[tokio::test]
