@@ -6,6 +6,46 @@
 //!
 //! Start with [`prelude`].
 //!
+//! # The loop: run, pause, continue
+//!
+//! A run goes until the model calls a tool the host must handle; then it pauses, and is in the
+//! store. The host resolves each requirement (runs the tool, confirms, rejects, fills input) and
+//! continues the run, here or in another process that shares the store.
+//!
+//! ```
+//! use kern::prelude::*;
+//!
+//! /// Deploy a service.
+//! ///
+//! /// # Arguments
+//! /// * `service` - The service to deploy
+//! #[tool(external_execution)]
+//! fn deploy(service: String) -> Result<String, ToolError> {
+//!     Ok(format!("{service} deployed"))
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> kern::Result<()> {
+//! let agent = Agent::builder()
+//!     // Offline: TestModel calls the tool, then answers with its result.
+//!     .model(TestModel::new().with_args("deploy", serde_json::json!({"service": "api"})))
+//!     .tool(deploy)
+//!     .build()?;
+//!
+//! let mut run = agent.run("Deploy the api").await?;
+//! assert!(run.is_paused());
+//! for req in run.active_requirements_mut() {
+//!     // The host runs the tool itself (a job queue, another service, a person...).
+//!     assert_eq!(req.tool_execution.tool_name, "deploy");
+//!     req.set_external_execution_result("api deployed at v42");
+//! }
+//! // Requirements are bound to this run and this pause: a stale or foreign one is refused.
+//! let run = agent.continue_run(&run.run_id, &run.requirements).await?;
+//! assert_eq!(run.status, RunStatus::Completed);
+//! assert!(run.content.unwrap().contains("api deployed at v42"));
+//! # Ok(()) }
+//! ```
+//!
 //! # A tool
 //!
 //! ```
@@ -92,6 +132,7 @@
 //! assert!(matches!(unknown, Err(kern::Error::Config(_))));
 //! # Ok::<(), kern::Error>(())
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use kern_core::*;
 pub use kern_macros::{Toolkit, tool, toolkit_methods};

@@ -4,6 +4,7 @@
 //! Most programs use this crate through the `kern` facade and its `kern::prelude`. Everything
 //! here is plain data (serde types) plus a few traits: [`Tool`], [`Model`] and [`RunStore`].
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod agent;
 pub mod blocking;

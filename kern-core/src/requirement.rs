@@ -105,6 +105,62 @@ pub enum Confirmation {
 /// [`pause_id`](Self::pause_id)): a continue refuses one of another run or of an earlier pause
 /// ([`Error::StaleRequirement`](crate::Error::StaleRequirement)), even when the tool call ids
 /// are the same.
+///
+/// The host answers each requirement by its kind:
+///
+/// ```
+/// # extern crate kern_core as kern;
+/// # use kern_macros::tool;
+/// use kern_core::{Agent, Requirement, TestModel, ToolError};
+///
+/// /// Delete a file.
+/// #[tool(requires_confirmation)]
+/// fn delete_file(path: String) -> Result<String, ToolError> {
+///     Ok(format!("deleted {path}"))
+/// }
+///
+/// /// Book a flight.
+/// #[tool(requires_user_input, user_input_fields = ["seat"])]
+/// fn book(destination: String, seat: String) -> Result<String, ToolError> {
+///     Ok(format!("{destination}, seat {seat}"))
+/// }
+///
+/// /// Look up an order in the host's own database.
+/// #[tool(external_execution)]
+/// fn lookup_order(order_id: u32) -> Result<String, ToolError> {
+///     unreachable!("the host runs it")
+/// }
+///
+/// fn answer(req: &mut Requirement) {
+///     if req.needs_confirmation() {
+///         if req.tool_execution.tool_args["path"] == "/etc/passwd" {
+///             req.reject("not that file");
+///         } else {
+///             req.confirm();
+///         }
+///     } else if req.needs_user_input() {
+///         req.set_user_input("seat", "12A");
+///     } else if req.is_external_tool_execution() {
+///         req.set_external_execution_result("order 7: shipped");
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> kern_core::Result<()> {
+/// let agent = Agent::builder()
+///     .model(TestModel::new())
+///     .tool(delete_file)
+///     .tool(book)
+///     .tool(lookup_order)
+///     .build()?;
+/// let mut run = agent.run("Tidy up, book my flight, check my order").await?;
+/// assert_eq!(run.requirements.len(), 3);
+/// run.active_requirements_mut().for_each(answer);
+/// assert!(run.requirements.iter().all(Requirement::is_resolved));
+/// let run = agent.continue_run(&run.run_id, &run.requirements).await?;
+/// assert!(run.is_finished());
+/// assert_eq!(run.tool_executions.len(), 3);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Requirement {
     /// The run whose pause this is.

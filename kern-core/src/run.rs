@@ -99,6 +99,40 @@ pub struct Metrics {
 }
 
 /// A run, as the host sees it and as the store keeps it.
+///
+/// A paused run is plain data: it serializes to JSON and back unchanged, and any agent with the
+/// same tools and store (here a second agent standing for another process) continues it.
+///
+/// ```
+/// # extern crate kern_core as kern;
+/// # use kern_macros::tool;
+/// use kern_core::{Agent, MemoryStore, RunOutput, TestModel, ToolError};
+///
+/// /// Ask a person to approve the release.
+/// #[tool(requires_confirmation)]
+/// fn release() -> Result<String, ToolError> {
+///     Ok("released".into())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> kern_core::Result<()> {
+/// let store = MemoryStore::new();
+/// let agent = |store: MemoryStore| {
+///     Agent::builder().model(TestModel::new()).tool(release).store(store).build()
+/// };
+///
+/// let paused = agent(store.clone())?.run("Ship it").await?;
+/// assert!(paused.is_paused());
+/// let json = serde_json::to_string(&paused).unwrap();
+///
+/// // Elsewhere, later: the run read back, its one requirement confirmed.
+/// let mut run: RunOutput = serde_json::from_str(&json).unwrap();
+/// assert_eq!(run, paused);
+/// run.requirements[0].confirm();
+/// let done = agent(store)?.continue_run(&run.run_id, &run.requirements).await?;
+/// assert!(done.is_finished());
+/// assert_eq!(done.tool_executions[0].result.as_deref(), Some("released"));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunOutput {
     /// The layout version ([`SCHEMA_VERSION`]).

@@ -43,6 +43,7 @@
 //! arguments of a call, typed, are the generated `*Args` structs
 //! (`req.tool_execution.args::<ShellToolsRunCommandArgs>()`).
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod address;
 mod contain;

@@ -55,6 +55,44 @@ pub(crate) type EventSender = mpsc::UnboundedSender<Result<RunEvent>>;
 /// dropping it drops the run where it stands (a pause already reported is stored). The claimed
 /// work of a [`continue_run_stream`](super::Agent::continue_run_stream) or a retry, on a tokio
 /// runtime, goes on when the stream is dropped, and is stored at its next pause or end.
+///
+/// ```
+/// # extern crate kern_core as kern;
+/// # use kern_macros::tool;
+/// use futures::StreamExt;
+/// use kern_core::{Agent, RunEvent, TestModel, ToolError};
+///
+/// /// Run a query on the host's database.
+/// #[tool(external_execution)]
+/// fn query(sql: String) -> Result<String, ToolError> {
+///     unreachable!("the host runs it")
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> kern_core::Result<()> {
+/// let agent = Agent::builder().model(TestModel::new()).tool(query).build()?;
+///
+/// let mut events = agent.run_stream("How many users?");
+/// let mut paused = None;
+/// while let Some(event) = events.next().await {
+///     match event? {
+///         RunEvent::ContentDelta(text) => print!("{text}"),
+///         RunEvent::Paused(run) => paused = Some(*run),
+///         _ => {}
+///     }
+/// }
+/// let mut run = paused.expect("the model called the external tool");
+/// run.requirements[0].set_external_execution_result("42");
+///
+/// let mut events = agent.continue_run_stream(&run.run_id, &run.requirements);
+/// let mut answer = None;
+/// while let Some(event) = events.next().await {
+///     if let RunEvent::Completed(run) = event? {
+///         answer = run.content;
+///     }
+/// }
+/// assert!(answer.unwrap().contains("42"));
+/// # Ok(()) }
+/// ```
 #[must_use = "a run stream does nothing unless polled"]
 pub struct RunStream {
     driver: Option<BoxFuture<'static, ()>>,

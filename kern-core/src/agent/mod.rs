@@ -37,6 +37,44 @@ pub const DEFAULT_MAX_TURNS: u32 = 25;
 ///
 /// Cloning is one reference count: clones share everything. An `Agent` is `Send + Sync`, and any
 /// number of runs may go at once, on any tasks.
+///
+/// # Run, pause, continue
+///
+/// ```
+/// # extern crate kern_core as kern;
+/// # use kern_macros::tool;
+/// use kern_core::{Agent, RunStatus, TestModel, ToolError};
+///
+/// /// Deploy a service.
+/// ///
+/// /// # Arguments
+/// /// * `service` - The service to deploy
+/// #[tool(external_execution)]
+/// fn deploy(service: String) -> Result<String, ToolError> {
+///     Ok(format!("{service} deployed"))
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> kern_core::Result<()> {
+/// let agent = Agent::builder()
+///     // Offline: TestModel calls the tool, then answers with its result.
+///     .model(TestModel::new().with_args("deploy", serde_json::json!({"service": "api"})))
+///     .tool(deploy)
+///     .build()?;
+///
+/// let mut run = agent.run("Deploy the api").await?;
+/// while run.is_paused() {
+///     for req in run.active_requirements_mut() {
+///         // The agent never runs an external tool: the host does, and sets the result.
+///         let service = req.tool_execution.tool_args["service"].as_str().unwrap_or("?");
+///         let result = format!("{service} deployed at v42");
+///         req.set_external_execution_result(result);
+///     }
+///     run = agent.continue_run(&run.run_id, &run.requirements).await?;
+/// }
+/// assert_eq!(run.status, RunStatus::Completed);
+/// assert!(run.content.unwrap().contains("api deployed at v42"));
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Agent {
     inner: Arc<Inner>,
@@ -162,6 +200,33 @@ impl Agent {
     /// the rest of the run (in place of the agent's own executor, if it has one). An external
     /// requirement passed back unresolved is offered to it too; the run pauses again only for
     /// what it declines.
+    ///
+    /// ```
+    /// # extern crate kern_core as kern;
+    /// # use kern_macros::tool;
+    /// use kern_core::{Agent, TestModel, ToolError, ToolExecution};
+    ///
+    /// /// The time where the host is.
+    /// #[tool(external_execution)]
+    /// fn local_time() -> Result<String, ToolError> {
+    ///     unreachable!("the host runs it")
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> kern_core::Result<()> {
+    /// let agent = Agent::builder().model(TestModel::new()).tool(local_time).build()?;
+    /// let run = agent.run("What time is it?").await?;
+    /// assert!(run.is_paused());
+    ///
+    /// // Passed back unresolved, the call goes to the executor, and so do later ones.
+    /// let executor = |call: &ToolExecution| {
+    ///     let ours = call.tool_name == "local_time";
+    ///     async move { ours.then(|| Ok("12:00".to_owned())) }
+    /// };
+    /// let run = agent.continue_run_with(&run.run_id, &run.requirements, executor).await?;
+    /// assert!(run.is_finished());
+    /// assert!(run.content.unwrap().contains("12:00"));
+    /// # Ok(()) }
+    /// ```
     pub async fn continue_run_with(
         &self,
         run_id: &str,
