@@ -147,6 +147,7 @@ pub use kern_core::__private::serde;
 pub use kern_core::__private::serde_json;
 /// Ready toolkits: [`ShellTools`](toolkits::ShellTools), [`FileTools`](toolkits::FileTools),
 /// [`HttpTools`](toolkits::HttpTools) (the `kern-toolkit` crate).
+#[cfg(feature = "toolkits")]
 pub use kern_toolkit as toolkits;
 
 /// What a kern program needs in scope.
@@ -155,11 +156,12 @@ pub mod prelude {
     pub use kern_core::PostgresStore;
     #[cfg(feature = "sqlite")]
     pub use kern_core::SqliteStore;
+    #[cfg(feature = "providers")]
+    pub use kern_core::{Anthropic, OpenAiChat, OpenAiResponses};
     pub use kern_core::{
-        Agent, Anthropic, ExecutionMode, FunctionModel, IntoToolkit, IntoTools, Message, Model,
-        OpenAiChat, OpenAiResponses, Requirement, RunEvent, RunInput, RunOutput, RunStatus,
-        RunStore, TestModel, Tool, ToolContext, ToolDefinition, ToolError, ToolExecution,
-        ToolExecutor, ToolResult,
+        Agent, ExecutionMode, FunctionModel, IntoToolkit, IntoTools, Message, Model, Requirement,
+        RunEvent, RunInput, RunOutput, RunStatus, RunStore, TestModel, Tool, ToolContext,
+        ToolDefinition, ToolError, ToolExecution, ToolExecutor, ToolResult,
     };
     pub use kern_macros::{Toolkit, tool, toolkit_methods};
 }

@@ -1,21 +1,33 @@
 //! Models: one turn of a conversation, through a provider or offline.
 
+#[cfg(feature = "providers")]
 mod anthropic;
 mod function;
+#[cfg(feature = "providers")]
 mod http;
+#[cfg(feature = "providers")]
 mod openai_chat;
+#[cfg(feature = "providers")]
 mod openai_responses;
+#[cfg(feature = "providers")]
 mod select;
+#[cfg(feature = "providers")]
 mod sse;
 mod test;
 
+#[cfg(feature = "providers")]
 pub use anthropic::Anthropic;
 pub use function::FunctionModel;
+#[cfg(feature = "providers")]
 pub use http::{ApiKey, HttpSettings};
+#[cfg(feature = "providers")]
 pub use openai_chat::OpenAiChat;
+#[cfg(feature = "providers")]
 pub use openai_responses::OpenAiResponses;
 /// Header names and values, for the providers' [`header`](OpenAiChat::header) method.
+#[cfg(feature = "providers")]
 pub use reqwest::header::{HeaderName, HeaderValue};
+#[cfg(feature = "providers")]
 pub use select::{ModelChoice, from_env, from_env_or};
 pub use test::TestModel;
 
@@ -204,7 +216,7 @@ pub enum ModelError {
         /// What is missing.
         message: String,
     },
-    /// The answer was larger than [`HttpSettings::max_response_bytes`]; it was dropped, not
+    /// The answer was larger than `HttpSettings::max_response_bytes`; it was dropped, not
     /// buffered.
     #[error("{provider}: the answer is larger than the limit of {limit} bytes")]
     ResponseTooLarge {
@@ -213,7 +225,7 @@ pub enum ModelError {
         /// The limit, in bytes.
         limit: usize,
     },
-    /// A streamed answer was not over within [`HttpSettings::stream_timeout`] (however many
+    /// A streamed answer was not over within `HttpSettings::stream_timeout` (however many
     /// keep-alives it sent).
     #[error("{provider}: the stream was not over after {limit:?}")]
     StreamTimeout {
