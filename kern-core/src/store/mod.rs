@@ -159,3 +159,52 @@ pub trait RunStore: Send + Sync + 'static {
     /// Atomic across processes: of many claims at once, each run goes to exactly one.
     fn claim<'a>(&'a self, request: &'a ClaimRequest) -> BoxFuture<'a, Result<Option<StoredRun>>>;
 }
+
+/// A boxed store is a store: for a host that picks its store at run time.
+///
+/// ```
+/// use kern_core::{Agent, MemoryStore, RunStore, TestModel};
+///
+/// # fn main() -> kern_core::Result<()> {
+/// let store: Box<dyn RunStore> = Box::new(MemoryStore::new());
+/// let agent = Agent::builder().model(TestModel::new()).store(store).build()?;
+/// # let _ = agent;
+/// # Ok(()) }
+/// ```
+impl RunStore for Box<dyn RunStore> {
+    fn load<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<StoredRun>> {
+        (**self).load(run_id)
+    }
+    fn create<'a>(&'a self, run: &'a RunOutput) -> BoxFuture<'a, Result<u64>> {
+        (**self).create(run)
+    }
+    fn update<'a>(
+        &'a self,
+        run: &'a RunOutput,
+        expected_version: u64,
+    ) -> BoxFuture<'a, Result<u64>> {
+        (**self).update(run, expected_version)
+    }
+    fn session_runs<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<Vec<RunOutput>>> {
+        (**self).session_runs(session_id)
+    }
+    fn user_runs<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, Result<Vec<RunOutput>>> {
+        (**self).user_runs(user_id)
+    }
+    fn list_runs<'a>(
+        &'a self,
+        filter: &'a RunFilter,
+        page: &'a PageRequest,
+    ) -> BoxFuture<'a, Result<RunPage>> {
+        (**self).list_runs(filter, page)
+    }
+    fn delete<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<bool>> {
+        (**self).delete(run_id)
+    }
+    fn purge<'a>(&'a self, policy: &'a Retention) -> BoxFuture<'a, Result<u64>> {
+        (**self).purge(policy)
+    }
+    fn claim<'a>(&'a self, request: &'a ClaimRequest) -> BoxFuture<'a, Result<Option<StoredRun>>> {
+        (**self).claim(request)
+    }
+}

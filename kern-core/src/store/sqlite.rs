@@ -990,6 +990,84 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_file_of_layout_1_is_upgraded_and_its_waiting_runs_are_found_by_tool() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let run = paused_run("old-pause", "s");
+        {
+            // A file as kern wrote it before layout 2.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(CREATE_TABLES).unwrap();
+            conn.execute(
+                "INSERT INTO kern_meta (key, value) VALUES ('layout_version', 1)",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO kern_runs (run_id, session_id, user_id, status, schema_version, \
+                 version, created_seq, created_at_ms, updated_at_ms, run) \
+                 VALUES ('old-pause', 's', NULL, 'paused', 2, 1, 1, 1000, 1000, ?1)",
+                [codec::encode_run(&run).unwrap()],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).await.unwrap();
+        let layout: i64 = Connection::open(&path)
+            .unwrap()
+            .query_row(
+                "SELECT value FROM kern_meta WHERE key = 'layout_version'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(layout, LAYOUT_VERSION);
+        let page = store
+            .list_runs(
+                &RunFilter::paused().tool("execute_shell_command"),
+                &PageRequest::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(page.runs.len(), 1, "the old run's tools were filled in");
+        assert_eq!(page.runs[0].run, run);
+        assert_eq!(page.runs[0].created_at, fleet::from_millis(1000));
+        let request = ClaimRequest::new("w", Duration::from_secs(60))
+            .filter(RunFilter::default().tool("execute_shell_command"));
+        let claimed = store.claim(&request).await.unwrap().unwrap();
+        assert_eq!(claimed.run.run_id, "old-pause");
+        // Reopening the upgraded file changes nothing.
+        drop(store);
+        let store = SqliteStore::open(&path).await.unwrap();
+        assert_eq!(store.load("old-pause").await.unwrap(), claimed);
+    }
+
+    #[tokio::test]
+    async fn listings_and_claims_use_the_status_index() {
+        let (_dir, path, store) = file_store().await;
+        store.create(&paused_run("r", "s")).await.unwrap();
+        let conn = Connection::open(&path).unwrap();
+        let plan = |sql: &str| -> String {
+            let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let rows = statement
+                .query_map([], |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .unwrap();
+            rows.join("; ")
+        };
+        let listing = plan(&format!(
+            "SELECT {ROW} FROM kern_runs WHERE created_seq > 0 AND status = 'paused' \
+             ORDER BY created_seq LIMIT 101"
+        ));
+        assert!(listing.contains("kern_runs_by_status"), "{listing}");
+        let claim = plan(&format!(
+            "SELECT {ROW} FROM kern_runs WHERE {} ORDER BY created_seq LIMIT 1",
+            CLAIMABLE.replace("?1", "0")
+        ));
+        assert!(claim.contains("kern_runs_by_"), "{claim}");
+    }
+
+    #[tokio::test]
     async fn a_newer_table_layout_is_refused() {
         let (_dir, path, store) = file_store().await;
         drop(store);
