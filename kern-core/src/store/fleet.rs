@@ -2,7 +2,7 @@
 //! deleting and expiring them; and claiming a paused run with a lease.
 //!
 //! The types here are shared by every [`RunStore`](super::RunStore); the rewrite a claim makes
-//! ([`claimed`]) is written once and called by each store inside its own transaction.
+//! (`claimed`) is written once and called by each store inside its own transaction.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -843,14 +843,15 @@ impl RunStore for PostgresStore {
                 .map_err(|e| self.error(&what, e))?;
             let now_ms = i64::try_from(fleet::millis(now)).unwrap_or(i64::MAX);
             let mut sql = format!(
-                "SELECT {ROW} FROM {} WHERE \
+                "SELECT {ROW} FROM {} WHERE status IN ('paused', 'running') AND \
                  ((status = 'paused' AND (lease_expires_ms IS NULL OR lease_expires_ms <= $1)) \
                   OR (status = 'running' AND lease_expires_ms <= $1))",
                 self.sql.runs
             );
             let mut params: Params = vec![Box::new(now_ms)];
             push_filter(&request.candidates(), &mut sql, &mut params);
-            // SKIP LOCKED: a run another claimer has locked is passed over, not waited for, so
+            // The `IN` lets the status index narrow the look-up to waiting runs (finished ones
+            // are most rows). SKIP LOCKED: a run another claimer has locked is passed over, not waited for, so
             // claimers at once take different runs.
             sql.push_str(" ORDER BY created_seq LIMIT 1 FOR UPDATE SKIP LOCKED");
             let statement = tx
