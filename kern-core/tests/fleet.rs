@@ -420,6 +420,21 @@ fn postgres_spec(test: &str) -> Option<String> {
     ))
 }
 
+/// Drops the schema of a finished Postgres case.
+#[cfg(feature = "postgres")]
+async fn drop_schema(spec: &str) {
+    let schema = spec.strip_prefix("postgres:").unwrap();
+    let url = std::env::var(URL_VAR).unwrap();
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+        .await
+        .unwrap();
+}
+
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_fleet_drains_1000_runs_while_workers_are_killed() {
@@ -432,6 +447,7 @@ async fn postgres_fleet_drains_1000_runs_while_workers_are_killed() {
     };
     let dir = tempfile::tempdir().unwrap();
     kill_test(TEST, &spec, dir.path()).await;
+    drop_schema(&spec).await;
 }
 
 #[cfg(feature = "postgres")]
@@ -446,6 +462,7 @@ async fn postgres_two_workers_racing_for_one_pause_one_wins() {
     };
     let dir = tempfile::tempdir().unwrap();
     race_test(TEST, &spec, dir.path()).await;
+    drop_schema(&spec).await;
 }
 
 // ---------------------------------------------------------------------------------------------
