@@ -61,6 +61,7 @@ fn one_tool_paused_run(run_id: String) -> RunOutput {
             },
         },
         error: None,
+        lease: None,
     }
 }
 

@@ -187,6 +187,25 @@ pub enum Error {
         found: u64,
     },
 
+    /// A listing was asked for the page after a cursor that no store made
+    /// ([`PageRequest::after`](crate::store::PageRequest::after) takes a
+    /// [`RunPage::next`](crate::store::RunPage::next)).
+    #[error("`{cursor}` is not a cursor of a run listing")]
+    InvalidCursor {
+        /// The cursor given.
+        cursor: String,
+    },
+
+    /// The worker does not hold the run's lease (any more): the lease expired and another
+    /// worker claimed the run, or the run was continued or never claimed by it.
+    #[error("worker `{worker}` does not hold the lease of run `{run_id}`")]
+    LeaseLost {
+        /// The run.
+        run_id: String,
+        /// The worker that asked.
+        worker: String,
+    },
+
     /// A run with this id already exists in the store.
     #[error("run `{run_id}` already exists in the store")]
     RunExists {

@@ -185,6 +185,13 @@ pub struct Requirement {
     /// the host knows.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
+    /// A worker started on this requirement ([`mark_started`](Self::mark_started), stored with
+    /// [`Agent::save_progress`](crate::Agent::save_progress)) and has not stored its resolution
+    /// yet. A later claim of the run ([`RunStore::claim`](crate::RunStore::claim)) turns a
+    /// started requirement that is still unresolved into an [`interrupted`](Self::interrupted)
+    /// one: the worker may have died in the middle of it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub started: bool,
 }
 
 impl Requirement {
@@ -197,7 +204,25 @@ impl Requirement {
             tool_execution,
             confirmation: None,
             interrupted: false,
+            started: false,
         }
+    }
+
+    /// Marks the requirement as started: a worker is about to execute it. Store the mark with
+    /// [`Agent::save_progress`](crate::Agent::save_progress) *before* executing, so that if the
+    /// worker dies, the next claimer gets the requirement back as
+    /// [`interrupted`](Self::interrupted) (to decide) instead of executing it a second time.
+    ///
+    /// ```
+    /// use kern_core::{Requirement, RequirementKind, ToolExecution};
+    ///
+    /// let call = ToolExecution::new("c1", "deploy", serde_json::json!({}));
+    /// let mut requirement = Requirement::new(RequirementKind::ExternalExecution, call);
+    /// requirement.mark_started();
+    /// assert!(requirement.started);
+    /// ```
+    pub fn mark_started(&mut self) {
+        self.started = true;
     }
 
     /// Whether the host must execute the tool.

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::message::Message;
 use crate::model::Usage;
-use crate::requirement::{Requirement, ToolExecution};
+use crate::requirement::{Requirement, RequirementKind, ToolExecution};
+use crate::store::Lease;
 
 /// A tool call of the batch the agent is working through, as stored while it works: what a
 /// recovery ([`Agent::reopen_run`](crate::Agent::reopen_run)) needs to know so that no finished
@@ -53,7 +54,11 @@ impl InFlightCall {
 /// [`Requirement`] is bound to) and the stored progress of a batch of tool calls
 /// ([`RunOutput::in_flight`]). Runs of version 1 are still read (their new fields are empty); a
 /// version-1 pause is continued with version-1 requirements, which name no run or pause.
-pub const SCHEMA_VERSION: u32 = 2;
+///
+/// Version 3 added the lease of a claimed run ([`RunOutput::lease`]) and the mark of a
+/// requirement a worker started ([`Requirement::started`]); both are absent (none, not
+/// started) in runs of versions 1 and 2, which are still read.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The oldest layout version this kern reads.
 pub const MIN_SCHEMA_VERSION: u32 = 1;
@@ -173,6 +178,10 @@ pub struct RunOutput {
     /// Why the run failed, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The worker that claimed the run ([`RunStore::claim`](crate::RunStore::claim)) and until
+    /// when, while it resolves and continues it; cleared at the next pause or the end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<Lease>,
 }
 
 impl RunOutput {
@@ -197,5 +206,58 @@ impl RunOutput {
     /// The requirements not yet resolved, to resolve them in place.
     pub fn active_requirements_mut(&mut self) -> impl Iterator<Item = &mut Requirement> {
         self.requirements.iter_mut().filter(|r| !r.is_resolved())
+    }
+
+    /// Adds a finished call to the run's conversation and executions.
+    pub(crate) fn record_execution(&mut self, execution: ToolExecution) {
+        self.messages.push(Message::Tool {
+            tool_call_id: execution.tool_call_id.clone(),
+            tool_name: execution.tool_name.clone(),
+            content: execution.result.clone().unwrap_or_default(),
+            is_error: execution.is_error,
+        });
+        self.tool_executions.push(execution);
+    }
+
+    /// Makes these the run's requirements, at the pause `pause_id`: each is bound to the run
+    /// and the pause.
+    pub(crate) fn bind(&mut self, mut requirements: Vec<Requirement>, pause_id: String) {
+        self.pause_id = pause_id;
+        for requirement in &mut requirements {
+            requirement.run_id.clone_from(&self.run_id);
+            requirement.pause_id.clone_from(&self.pause_id);
+        }
+        self.requirements = requirements;
+    }
+
+    /// Turns a claimed run (stored `running`) back into a paused one, without binding its
+    /// requirements yet: the calls its batch finished are recorded, the ones it started become
+    /// interrupted requirements, the ones that waited on the host wait again.
+    pub(crate) fn reopen(&mut self) {
+        // A run claimed by a kern of layout version 1 keeps its pause's requirements here.
+        let mut requirements = std::mem::take(&mut self.requirements);
+        for call in std::mem::take(&mut self.in_flight) {
+            match call {
+                InFlightCall::Finished { execution } => self.record_execution(execution),
+                InFlightCall::Started {
+                    mut execution,
+                    by_executor,
+                } => {
+                    execution.result = None;
+                    execution.is_error = false;
+                    let kind = if by_executor {
+                        RequirementKind::ExternalExecution
+                    } else {
+                        RequirementKind::Confirmation
+                    };
+                    let mut requirement = Requirement::new(kind, execution);
+                    requirement.interrupted = true;
+                    requirements.push(requirement);
+                }
+                InFlightCall::Waiting { requirement } => requirements.push(requirement),
+            }
+        }
+        self.status = RunStatus::Paused;
+        self.requirements = requirements;
     }
 }

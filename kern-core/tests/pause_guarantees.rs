@@ -921,6 +921,28 @@ impl RunStore for FlakyStore {
     ) -> BoxFuture<'a, kern_core::Result<Vec<RunOutput>>> {
         self.inner.user_runs(user_id)
     }
+    fn list_runs<'a>(
+        &'a self,
+        filter: &'a kern_core::store::RunFilter,
+        page: &'a kern_core::store::PageRequest,
+    ) -> BoxFuture<'a, kern_core::Result<kern_core::store::RunPage>> {
+        self.inner.list_runs(filter, page)
+    }
+    fn delete<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, kern_core::Result<bool>> {
+        self.inner.delete(run_id)
+    }
+    fn purge<'a>(
+        &'a self,
+        policy: &'a kern_core::store::Retention,
+    ) -> BoxFuture<'a, kern_core::Result<u64>> {
+        self.inner.purge(policy)
+    }
+    fn claim<'a>(
+        &'a self,
+        request: &'a kern_core::store::ClaimRequest,
+    ) -> BoxFuture<'a, kern_core::Result<Option<StoredRun>>> {
+        self.inner.claim(request)
+    }
 }
 
 #[tokio::test]

@@ -40,11 +40,11 @@ pub(crate) async fn start(
             let runs = inner.store.session_runs(&session_id).await?;
             (session_id, history_of(runs, None))
         }
-        None => (super::id::new_id("session"), Vec::new()),
+        None => (super::id::new_session_id(), Vec::new()),
     };
     let run = RunOutput {
         schema_version: SCHEMA_VERSION,
-        run_id: super::id::new_id("run"),
+        run_id: super::id::new_run_id(),
         session_id,
         user_id: input.user_id,
         status: RunStatus::Running,
@@ -56,6 +56,7 @@ pub(crate) async fn start(
         in_flight: Vec::new(),
         metrics: Metrics::default(),
         error: None,
+        lease: None,
     };
     let engine = Engine::new(inner, executor, events, history, run, None);
     engine.emit_started();
@@ -101,7 +102,7 @@ pub(crate) async fn resume(
     executor: Option<Arc<dyn ToolExecutor>>,
     events: Option<EventSender>,
 ) -> Result<RunOutput> {
-    let StoredRun { run, version } = inner.store.load(run_id).await?;
+    let StoredRun { run, version, .. } = inner.store.load(run_id).await?;
     let actions: Vec<Action> = validate(&inner, &run, requirements, executor.is_some())?
         .into_iter()
         .map(|(stored, passed)| plan(stored, passed))
@@ -157,7 +158,9 @@ pub(crate) async fn retry(
     executor: Option<Arc<dyn ToolExecutor>>,
     events: Option<EventSender>,
 ) -> Result<RunOutput> {
-    let StoredRun { mut run, version } = inner.store.load(run_id).await?;
+    let StoredRun {
+        mut run, version, ..
+    } = inner.store.load(run_id).await?;
     if run.status != RunStatus::Failed {
         return Err(Error::RunNotFailed {
             run_id: run.run_id,
@@ -193,37 +196,17 @@ pub(crate) async fn retry(
 /// again. A run whose batch was done (it died in a model turn) pauses with no requirements: a
 /// continue with none takes it on.
 pub(crate) async fn reopen(inner: &Inner, run_id: &str) -> Result<RunOutput> {
-    let StoredRun { mut run, version } = inner.store.load(run_id).await?;
+    let StoredRun {
+        mut run, version, ..
+    } = inner.store.load(run_id).await?;
     if run.status != RunStatus::Running {
         return Err(Error::RunNotClaimed {
             run_id: run.run_id,
             status: run.status,
         });
     }
-    // A run claimed by a kern of layout version 1 keeps its pause's requirements here.
-    let mut requirements = std::mem::take(&mut run.requirements);
-    for call in std::mem::take(&mut run.in_flight) {
-        match call {
-            InFlightCall::Finished { execution } => record_execution(&mut run, execution),
-            InFlightCall::Started {
-                mut execution,
-                by_executor,
-            } => {
-                execution.result = None;
-                execution.is_error = false;
-                let kind = if by_executor {
-                    RequirementKind::ExternalExecution
-                } else {
-                    RequirementKind::Confirmation
-                };
-                let mut requirement = Requirement::new(kind, execution);
-                requirement.interrupted = true;
-                requirements.push(requirement);
-            }
-            InFlightCall::Waiting { requirement } => requirements.push(requirement),
-        }
-    }
-    run.status = RunStatus::Paused;
+    run.reopen();
+    let requirements = std::mem::take(&mut run.requirements);
     bind(&mut run, requirements);
     inner.store.update(&run, version).await?;
     tracing::warn!(
@@ -235,13 +218,10 @@ pub(crate) async fn reopen(inner: &Inner, run_id: &str) -> Result<RunOutput> {
 }
 
 /// Makes these the run's requirements, at a new pause: each is bound to the run and the pause.
-fn bind(run: &mut RunOutput, mut requirements: Vec<Requirement>) {
-    run.pause_id = super::id::new_id("pause");
-    for requirement in &mut requirements {
-        requirement.run_id.clone_from(&run.run_id);
-        requirement.pause_id.clone_from(&run.pause_id);
-    }
-    run.requirements = requirements;
+/// A pause (or an end) releases the run: its lease goes.
+fn bind(run: &mut RunOutput, requirements: Vec<Requirement>) {
+    run.bind(requirements, super::id::new_pause_id());
+    run.lease = None;
 }
 
 fn plan(stored: &Requirement, passed: &Requirement) -> Action {
@@ -365,17 +345,6 @@ enum Next {
     Continue,
     Pause(Vec<Requirement>),
     Stop,
-}
-
-/// Adds a finished call to the run's conversation and executions.
-fn record_execution(run: &mut RunOutput, execution: ToolExecution) {
-    run.messages.push(Message::Tool {
-        tool_call_id: execution.tool_call_id.clone(),
-        tool_name: execution.tool_name.clone(),
-        content: execution.result.clone().unwrap_or_default(),
-        is_error: execution.is_error,
-    });
-    run.tool_executions.push(execution);
 }
 
 impl<'a> Engine<'a> {
@@ -766,7 +735,7 @@ impl<'a> Engine<'a> {
                 .inner
                 .tool(&execution.tool_name)
                 .is_some_and(|t| t.definition().stop_after_tool_call);
-        record_execution(&mut self.run, execution);
+        self.run.record_execution(execution);
         stop
     }
 
@@ -808,6 +777,7 @@ impl<'a> Engine<'a> {
     /// text, after the results of `show_result` tools.
     async fn finish(mut self, stopped: bool) -> Result<RunOutput> {
         self.run.requirements.clear();
+        self.run.lease = None;
         let shown: Vec<&str> = self
             .run
             .tool_executions
@@ -838,6 +808,7 @@ impl<'a> Engine<'a> {
         self.run.status = RunStatus::Failed;
         self.run.error = Some(error.to_string());
         self.run.requirements.clear();
+        self.run.lease = None;
         if let Err(store_error) = self.save().await {
             tracing::warn!(
                 run_id = %self.run.run_id,

@@ -14,7 +14,8 @@
 mod engine;
 mod event;
 mod executor;
-mod id;
+mod fleet;
+pub(crate) mod id;
 mod validate;
 
 use std::fmt;

@@ -307,3 +307,69 @@ fn is_of_type(value: &Value, json_type: &str) -> bool {
         _ => true,
     }
 }
+
+/// Checks requirements a worker stores as progress ([`Agent::save_progress`](crate::Agent)):
+/// the run is paused; each requirement is bound to this run and pause, names a call of the
+/// pause, once, with its tool and arguments unchanged; one that is resolved is resolved as its
+/// kind allows, with supplied arguments that fit the tool. Unlike a continue, any subset may be
+/// passed and unresolved ones are fine. On success, the index in the pause of each one passed.
+pub(crate) fn validate_progress<'a>(
+    inner: &Inner,
+    run: &RunOutput,
+    passed: &'a [Requirement],
+) -> Result<Vec<(usize, &'a Requirement)>> {
+    let run_id = &run.run_id;
+    if run.status != RunStatus::Paused {
+        return Err(Error::RunNotPaused {
+            run_id: run_id.clone(),
+            status: run.status,
+        });
+    }
+    let mut pairs: Vec<(usize, &Requirement)> = Vec::with_capacity(passed.len());
+    for req in passed {
+        let id = &req.tool_execution.tool_call_id;
+        if let Some(reason) = binding_problem(run, req) {
+            return Err(Error::StaleRequirement {
+                run_id: run_id.clone(),
+                tool_call_id: id.clone(),
+                reason,
+            });
+        }
+        let Some(index) = run
+            .requirements
+            .iter()
+            .position(|r| r.tool_execution.tool_call_id == *id)
+        else {
+            return Err(Error::UnknownToolCall {
+                run_id: run_id.clone(),
+                tool_call_id: id.clone(),
+            });
+        };
+        if pairs.iter().any(|(i, _)| *i == index) {
+            return Err(Error::DuplicateRequirement {
+                run_id: run_id.clone(),
+                tool_call_id: id.clone(),
+            });
+        }
+        let stored = &run.requirements[index];
+        let exec = &stored.tool_execution;
+        if req.tool_execution.tool_name != exec.tool_name
+            || req.tool_execution.tool_args != exec.tool_args
+        {
+            return Err(Error::InvalidResolution {
+                run_id: run_id.clone(),
+                tool_call_id: id.clone(),
+                tool_name: exec.tool_name.clone(),
+                problem: "came back with another tool or other `tool_args` than the call was \
+                          paused with"
+                    .to_owned(),
+            });
+        }
+        if req.is_resolved() {
+            check_resolution(run_id, stored, req, false)?;
+            check_supplied_args(inner, run_id, stored, req)?;
+        }
+        pairs.push((index, req));
+    }
+    Ok(pairs)
+}

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::run::{MIN_SCHEMA_VERSION, RunOutput, SCHEMA_VERSION};
+use crate::run::{MIN_SCHEMA_VERSION, RunOutput, RunStatus, SCHEMA_VERSION};
 
 /// Refuses a run whose layout version is not one this kern reads (from [`MIN_SCHEMA_VERSION`]
 /// to [`SCHEMA_VERSION`]).
@@ -67,6 +67,40 @@ pub(crate) fn decode_run(run_id: &str, data: &[u8]) -> Result<RunOutput> {
             Err(corrupt(run_id, format!("its data is not a run: {error}")))
         }
     }
+}
+
+/// A status as SQL stores keep it in their `status` column (its serde name).
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+pub(crate) fn status_text(status: RunStatus) -> &'static str {
+    match status {
+        RunStatus::Running => "running",
+        RunStatus::Paused => "paused",
+        RunStatus::Completed => "completed",
+        RunStatus::TurnLimitReached => "turn_limit_reached",
+        RunStatus::Failed => "failed",
+    }
+}
+
+/// The tools a run waits on ([`waiting_tools`](super::fleet::waiting_tools)), each once, in
+/// order: what SQL stores keep in their `tool_names` column.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+pub(crate) fn tool_names(run: &RunOutput) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for name in super::fleet::waiting_tools(run) {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
+    }
+    names
+}
+
+/// The lease expiry of a run, for a SQL column (a millisecond count past `i64` is the far
+/// future).
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+pub(crate) fn lease_expiry_ms(run: &RunOutput) -> Option<i64> {
+    run.lease
+        .as_ref()
+        .map(|l| i64::try_from(l.expires_at_ms).unwrap_or(i64::MAX))
 }
 
 /// An [`Error::CorruptRun`].
@@ -164,6 +198,22 @@ mod tests {
         assert_eq!(read.pause_id, "");
         assert!(read.requirements.iter().all(|r| r.run_id.is_empty()));
         assert_eq!(read.messages, run.messages);
+    }
+
+    #[test]
+    fn status_texts_are_the_serde_names() {
+        for status in [
+            RunStatus::Running,
+            RunStatus::Paused,
+            RunStatus::Completed,
+            RunStatus::TurnLimitReached,
+            RunStatus::Failed,
+        ] {
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                serde_json::Value::from(status_text(status))
+            );
+        }
     }
 
     #[test]

@@ -3,13 +3,15 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures::future::{BoxFuture, FutureExt};
 use tokio_postgres::config::Host;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
+use super::fleet::{self, ClaimRequest, PageRequest, Retention, RunFilter, RunPage};
 use super::{RunStore, StoredRun, codec};
 use crate::error::{Error, Result};
 use crate::run::RunOutput;
@@ -17,10 +19,11 @@ use crate::run::RunOutput;
 /// The versioned changes to kern's tables, applied in order by [`PostgresStore::connect`];
 /// `{schema}` stands for the schema prefix (empty, or `"name".`). A migration, once released, is
 /// never edited: a change is a new one at the end.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "kern_runs",
-    sql: "
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "kern_runs",
+        sql: "
 CREATE TABLE {schema}kern_runs (
     run_id         TEXT PRIMARY KEY,
     session_id     TEXT NOT NULL,
@@ -36,7 +39,25 @@ CREATE TABLE {schema}kern_runs (
 CREATE INDEX kern_runs_by_session ON {schema}kern_runs (session_id, created_seq);
 CREATE INDEX kern_runs_by_user ON {schema}kern_runs (user_id, created_seq);
 ",
-}];
+    },
+    // What a fleet filters on: the lease expiry, the tools a run waits on (an array with a GIN
+    // index: a run waits on a few tools, and `@>` finds a tool's runs through the index without
+    // a side table to keep in step), and indexes by status for listings and claims in creation
+    // order, by lease and by age.
+    Migration {
+        version: 2,
+        name: "fleet",
+        sql: "
+ALTER TABLE {schema}kern_runs
+    ADD COLUMN lease_expires_ms BIGINT,
+    ADD COLUMN tool_names TEXT[] NOT NULL DEFAULT '{}';
+CREATE INDEX kern_runs_by_status ON {schema}kern_runs (status, created_seq);
+CREATE INDEX kern_runs_by_lease ON {schema}kern_runs (status, lease_expires_ms);
+CREATE INDEX kern_runs_by_updated ON {schema}kern_runs (status, updated_at);
+CREATE INDEX kern_runs_by_tool ON {schema}kern_runs USING GIN (tool_names);
+",
+    },
+];
 
 /// One step of [`MIGRATIONS`].
 struct Migration {
@@ -160,13 +181,19 @@ impl fmt::Debug for PostgresStore {
 
 /// The statements of one store, for its schema.
 struct Statements {
+    runs: String,
     insert: String,
     update: String,
     select_version: String,
     select_run: String,
     select_session: String,
     select_user: String,
+    delete: String,
+    purge: String,
 }
+
+/// The columns [`RawRow::read`] reads, in its order.
+const ROW: &str = "run_id, version, run, created_seq, created_at, updated_at";
 
 impl Statements {
     fn new(prefix: &str) -> Self {
@@ -174,24 +201,68 @@ impl Statements {
         Statements {
             insert: format!(
                 "INSERT INTO {runs} (run_id, session_id, user_id, status, schema_version, \
-                 version, run) VALUES ($1, $2, $3, $4, $5, 1, $6) ON CONFLICT (run_id) DO NOTHING"
+                 version, run, lease_expires_ms, tool_names) \
+                 VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8) ON CONFLICT (run_id) DO NOTHING"
             ),
             update: format!(
                 "UPDATE {runs} SET session_id = $2, user_id = $3, status = $4, \
-                 schema_version = $5, version = version + 1, updated_at = now(), run = $6 \
+                 schema_version = $5, version = version + 1, updated_at = now(), run = $6, \
+                 lease_expires_ms = $8, tool_names = $9 \
                  WHERE run_id = $1 AND version = $7"
             ),
             select_version: format!("SELECT version FROM {runs} WHERE run_id = $1"),
-            select_run: format!("SELECT run_id, version, run FROM {runs} WHERE run_id = $1"),
+            select_run: format!("SELECT {ROW} FROM {runs} WHERE run_id = $1"),
             select_session: format!(
-                "SELECT run_id, version, run FROM {runs} WHERE session_id = $1 \
-                 ORDER BY created_seq"
+                "SELECT {ROW} FROM {runs} WHERE session_id = $1 ORDER BY created_seq"
             ),
             select_user: format!(
-                "SELECT run_id, version, run FROM {runs} WHERE user_id = $1 ORDER BY created_seq"
+                "SELECT {ROW} FROM {runs} WHERE user_id = $1 ORDER BY created_seq"
             ),
+            delete: format!("DELETE FROM {runs} WHERE run_id = $1"),
+            purge: format!(
+                "DELETE FROM {runs} WHERE \
+                 (status IN ('completed', 'turn_limit_reached', 'failed') \
+                  AND updated_at < now() - make_interval(secs => $1)) \
+                 OR ($2::float8 IS NOT NULL AND status = 'paused' \
+                  AND updated_at < now() - make_interval(secs => $2))"
+            ),
+            runs,
         }
     }
+}
+
+/// A query's parameters, of any types.
+type Params = Vec<Box<dyn ToSql + Sync + Send>>;
+
+/// Appends the conditions of `filter` to `sql` (a query with a `WHERE` already), with their
+/// values to `params`.
+fn push_filter(filter: &RunFilter, sql: &mut String, params: &mut Params) {
+    let mut push = |condition: &str, value: Box<dyn ToSql + Sync + Send>| {
+        params.push(value);
+        sql.push_str(&format!(" AND {condition}${}", params.len()));
+    };
+    if let Some(status) = filter.status {
+        push("status = ", Box::new(codec::status_text(status)));
+    }
+    if let Some(user) = &filter.user_id {
+        push("user_id = ", Box::new(user.clone()));
+    }
+    if let Some(session) = &filter.session_id {
+        push("session_id = ", Box::new(session.clone()));
+    }
+    if let Some(before) = filter.updated_before {
+        push("updated_at < ", Box::new(before));
+    }
+    if let Some(tool) = &filter.tool_name {
+        push("tool_names @> ", Box::new(vec![tool.clone()]));
+    }
+}
+
+fn param_refs(params: &Params) -> Vec<&(dyn ToSql + Sync)> {
+    params
+        .iter()
+        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+        .collect()
 }
 
 /// `"name"`: any name as one SQL identifier.
@@ -351,6 +422,11 @@ impl PostgresStore {
             tx.batch_execute(&migration.sql.replace("{schema}", prefix))
                 .await
                 .map_err(|e| self.error(&step, e))?;
+            if migration.version == 2 {
+                self.fill_fleet_columns(&tx, prefix)
+                    .await
+                    .map_err(|e| self.error(&step, e))?;
+            }
             tx.execute(
                 &format!("INSERT INTO {prefix}kern_migrations (version, name) VALUES ($1, $2)"),
                 &[&migration.version, &migration.name],
@@ -361,6 +437,46 @@ impl PostgresStore {
                 name = migration.name, "PostgreSQL migration applied");
         }
         tx.commit().await.map_err(|e| self.error(what, e))
+    }
+
+    /// Fills the columns migration 2 added for the runs that wait: the tools they wait on and
+    /// their lease. A row that does not decode keeps them empty (reading it reports it).
+    async fn fill_fleet_columns(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        prefix: &str,
+    ) -> std::result::Result<(), tokio_postgres::Error> {
+        let rows = tx
+            .query(
+                &format!(
+                    "SELECT run_id, run FROM {prefix}kern_runs \
+                     WHERE status IN ('paused', 'running')"
+                ),
+                &[],
+            )
+            .await?;
+        let update = format!(
+            "UPDATE {prefix}kern_runs SET tool_names = $2, lease_expires_ms = $3 \
+             WHERE run_id = $1"
+        );
+        for row in rows {
+            let (Ok(run_id), Ok(data)) = (row.try_get::<_, String>(0), row.try_get::<_, String>(1))
+            else {
+                continue;
+            };
+            if let Ok(run) = codec::decode_run(&run_id, data.as_bytes()) {
+                tx.execute(
+                    &update,
+                    &[
+                        &run_id,
+                        &codec::tool_names(&run),
+                        &codec::lease_expiry_ms(&run),
+                    ],
+                )
+                .await?;
+            }
+        }
+        Ok(())
     }
 
     /// A connection of the pool.
@@ -421,21 +537,21 @@ impl PostgresStore {
 
 /// The columns of a run.
 struct Columns {
-    status: String,
+    status: &'static str,
     schema_version: i64,
     json: String,
+    lease_expires_ms: Option<i64>,
+    tool_names: Vec<String>,
 }
 
 impl Columns {
     fn of(run: &RunOutput) -> Result<Self> {
-        let status = match serde_json::to_value(run.status) {
-            Ok(serde_json::Value::String(status)) => status,
-            _ => run.status.to_string(),
-        };
         Ok(Columns {
-            status,
+            status: codec::status_text(run.status),
             schema_version: i64::from(run.schema_version),
             json: codec::encode_run(run)?,
+            lease_expires_ms: codec::lease_expiry_ms(run),
+            tool_names: codec::tool_names(run),
         })
     }
 }
@@ -445,6 +561,9 @@ struct RawRow {
     run_id: String,
     version: std::result::Result<u64, String>,
     run: std::result::Result<String, String>,
+    seq: u64,
+    created_at: SystemTime,
+    updated_at: SystemTime,
 }
 
 impl RawRow {
@@ -461,10 +580,21 @@ impl RawRow {
             Ok(None) => Err("its data is NULL".to_owned()),
             Err(e) => Err(format!("its data cannot be read: {e}")),
         };
+        let time = |i: usize| {
+            row.try_get::<_, SystemTime>(i)
+                .unwrap_or(std::time::UNIX_EPOCH)
+        };
         RawRow {
             run_id,
             version,
             run,
+            seq: row
+                .try_get::<_, i64>(3)
+                .ok()
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0),
+            created_at: time(4),
+            updated_at: time(5),
         }
     }
 
@@ -476,7 +606,12 @@ impl RawRow {
             .run
             .map_err(|reason| codec::corrupt(&self.run_id, reason))?;
         let run = codec::decode_run(&self.run_id, data.as_bytes())?;
-        Ok(StoredRun { run, version })
+        Ok(StoredRun {
+            run,
+            version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
     }
 }
 
@@ -514,6 +649,8 @@ impl RunStore for PostgresStore {
                         &columns.status,
                         &columns.schema_version,
                         &columns.json,
+                        &columns.lease_expires_ms,
+                        &columns.tool_names,
                     ],
                 )
                 .await
@@ -556,6 +693,8 @@ impl RunStore for PostgresStore {
                                 &columns.schema_version,
                                 &columns.json,
                                 &expected,
+                                &columns.lease_expires_ms,
+                                &columns.tool_names,
                             ],
                         )
                         .await
@@ -613,6 +752,151 @@ impl RunStore for PostgresStore {
             },
             "user",
         )
+        .boxed()
+    }
+
+    fn list_runs<'a>(
+        &'a self,
+        filter: &'a RunFilter,
+        page: &'a PageRequest,
+    ) -> BoxFuture<'a, Result<RunPage>> {
+        async move {
+            let after = i64::try_from(page.after_seq()?).unwrap_or(i64::MAX);
+            let limit = page.effective_limit();
+            let mut sql = format!("SELECT {ROW} FROM {} WHERE created_seq > $1", self.sql.runs);
+            let mut params: Params = vec![Box::new(after)];
+            push_filter(filter, &mut sql, &mut params);
+            params.push(Box::new(limit as i64 + 1));
+            sql.push_str(&format!(" ORDER BY created_seq LIMIT ${}", params.len()));
+            let what = "list runs";
+            let client = self.client().await?;
+            let statement = client
+                .prepare_cached(&sql)
+                .await
+                .map_err(|e| self.error(what, e))?;
+            let rows = client
+                .query(&statement, &param_refs(&params))
+                .await
+                .map_err(|e| self.error(what, e))?;
+            let found = rows
+                .iter()
+                .map(|row| {
+                    let raw = RawRow::read(row);
+                    let seq = raw.seq;
+                    raw.decode().map(|stored| (seq, stored))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(RunPage::of(found, limit))
+        }
+        .boxed()
+    }
+
+    fn delete<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<bool>> {
+        async move {
+            let what = format!("delete run `{run_id}`");
+            let client = self.client().await?;
+            let statement = client
+                .prepare_cached(&self.sql.delete)
+                .await
+                .map_err(|e| self.error(&what, e))?;
+            let deleted = client
+                .execute(&statement, &[&run_id])
+                .await
+                .map_err(|e| self.error(&what, e))?;
+            Ok(deleted == 1)
+        }
+        .boxed()
+    }
+
+    fn purge<'a>(&'a self, policy: &'a Retention) -> BoxFuture<'a, Result<u64>> {
+        async move {
+            let what = "purge runs";
+            let finished = policy.keep_finished.as_secs_f64();
+            let paused = policy.keep_paused.map(|d| d.as_secs_f64());
+            let client = self.client().await?;
+            let statement = client
+                .prepare_cached(&self.sql.purge)
+                .await
+                .map_err(|e| self.error(what, e))?;
+            client
+                .execute(&statement, &[&finished, &paused])
+                .await
+                .map_err(|e| self.error(what, e))
+        }
+        .boxed()
+    }
+
+    fn claim<'a>(&'a self, request: &'a ClaimRequest) -> BoxFuture<'a, Result<Option<StoredRun>>> {
+        async move {
+            let what = format!("claim a run for `{}`", request.worker);
+            let mut client = self.client().await?;
+            let tx = client
+                .transaction()
+                .await
+                .map_err(|e| self.error(&what, e))?;
+            // The server's clock, one for every worker of the fleet: the lease is taken and
+            // checked by it.
+            let now: SystemTime = tx
+                .query_one("SELECT now()", &[])
+                .await
+                .and_then(|row| row.try_get(0))
+                .map_err(|e| self.error(&what, e))?;
+            let now_ms = i64::try_from(fleet::millis(now)).unwrap_or(i64::MAX);
+            let mut sql = format!(
+                "SELECT {ROW} FROM {} WHERE status IN ('paused', 'running') AND \
+                 ((status = 'paused' AND (lease_expires_ms IS NULL OR lease_expires_ms <= $1)) \
+                  OR (status = 'running' AND lease_expires_ms <= $1))",
+                self.sql.runs
+            );
+            let mut params: Params = vec![Box::new(now_ms)];
+            push_filter(&request.candidates(), &mut sql, &mut params);
+            // The `IN` lets the status index narrow the look-up to waiting runs (finished ones
+            // are most rows). SKIP LOCKED: a run another claimer has locked is passed over, not waited for, so
+            // claimers at once take different runs.
+            sql.push_str(" ORDER BY created_seq LIMIT 1 FOR UPDATE SKIP LOCKED");
+            let statement = tx
+                .prepare_cached(&sql)
+                .await
+                .map_err(|e| self.error(&what, e))?;
+            let Some(row) = tx
+                .query_opt(&statement, &param_refs(&params))
+                .await
+                .map_err(|e| self.error(&what, e))?
+            else {
+                return Ok(None);
+            };
+            let stored = RawRow::read(&row).decode()?;
+            let run = fleet::claimed(stored.run, request, now, crate::agent::id::new_pause_id());
+            let columns = Columns::of(&run)?;
+            let statement = tx
+                .prepare_cached(&self.sql.update)
+                .await
+                .map_err(|e| self.error(&what, e))?;
+            let expected = i64::try_from(stored.version).unwrap_or(i64::MAX);
+            tx.execute(
+                &statement,
+                &[
+                    &run.run_id,
+                    &run.session_id,
+                    &run.user_id,
+                    &columns.status,
+                    &columns.schema_version,
+                    &columns.json,
+                    &expected,
+                    &columns.lease_expires_ms,
+                    &columns.tool_names,
+                ],
+            )
+            .await
+            .map_err(|e| self.error(&what, e))?;
+            tx.commit().await.map_err(|e| self.error(&what, e))?;
+            Ok(Some(StoredRun {
+                run,
+                version: stored.version + 1,
+                created_at: stored.created_at,
+                updated_at: now,
+            }))
+        }
         .boxed()
     }
 }

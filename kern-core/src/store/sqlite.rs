@@ -7,9 +7,10 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::future::{BoxFuture, FutureExt};
-use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params, params_from_iter};
 
+use super::fleet::{self, ClaimRequest, PageRequest, Retention, RunFilter, RunPage};
 use super::{RunStore, StoredRun, codec};
 use crate::error::{Error, Result};
 use crate::run::RunOutput;
@@ -18,8 +19,22 @@ use crate::run::RunOutput;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The layout of kern's tables in the file (not the layout of a run, which is
-/// [`SCHEMA_VERSION`](crate::SCHEMA_VERSION)).
-const LAYOUT_VERSION: i64 = 1;
+/// [`SCHEMA_VERSION`](crate::SCHEMA_VERSION)). A file of an older layout is upgraded when it is
+/// opened ([`UPGRADES`]).
+///
+/// Layout 2 added the columns and indexes a fleet filters on: the lease expiry, the tools a run
+/// waits on, indexes by status (with creation order, lease expiry and last change).
+const LAYOUT_VERSION: i64 = 2;
+
+/// The upgrades of the layout: `UPGRADES[i]` takes a file from layout `i + 1` to `i + 2`. Once
+/// released, never edited: a change is a new one at the end.
+const UPGRADES: &[&str] = &["
+ALTER TABLE kern_runs ADD COLUMN lease_expires_ms INTEGER;
+ALTER TABLE kern_runs ADD COLUMN tool_names TEXT NOT NULL DEFAULT '';
+CREATE INDEX kern_runs_by_status ON kern_runs (status, created_seq);
+CREATE INDEX kern_runs_by_lease ON kern_runs (status, lease_expires_ms);
+CREATE INDEX kern_runs_by_updated ON kern_runs (status, updated_at_ms);
+"];
 
 const CREATE_TABLES: &str = "
 CREATE TABLE IF NOT EXISTS kern_meta (
@@ -44,26 +59,48 @@ CREATE INDEX IF NOT EXISTS kern_runs_by_user ON kern_runs (user_id, created_seq)
 
 const INSERT_RUN: &str = "
 INSERT INTO kern_runs (run_id, session_id, user_id, status, schema_version, version,
-                       created_seq, created_at_ms, updated_at_ms, run)
+                       created_seq, created_at_ms, updated_at_ms, run, lease_expires_ms,
+                       tool_names)
 VALUES (?1, ?2, ?3, ?4, ?5, 1,
-        (SELECT COALESCE(MAX(created_seq), 0) + 1 FROM kern_runs), ?6, ?6, ?7)
+        (SELECT COALESCE(MAX(created_seq), 0) + 1 FROM kern_runs), ?6, ?6, ?7, ?8, ?9)
 ON CONFLICT (run_id) DO NOTHING";
 
 const UPDATE_RUN: &str = "
 UPDATE kern_runs
 SET session_id = ?2, user_id = ?3, status = ?4, schema_version = ?5, version = version + 1,
-    updated_at_ms = ?6, run = ?7
+    updated_at_ms = ?6, run = ?7, lease_expires_ms = ?9, tool_names = ?10
 WHERE run_id = ?1 AND version = ?8";
 
 const SELECT_VERSION: &str = "SELECT version FROM kern_runs WHERE run_id = ?1";
 
-const SELECT_RUN: &str = "SELECT run_id, version, run FROM kern_runs WHERE run_id = ?1";
+/// The columns [`RawRow::read`] reads, in its order.
+const ROW: &str = "run_id, version, run, created_seq, created_at_ms, updated_at_ms";
+
+const SELECT_RUN: &str = "
+SELECT run_id, version, run, created_seq, created_at_ms, updated_at_ms
+FROM kern_runs WHERE run_id = ?1";
 
 const SELECT_SESSION: &str = "
-SELECT run_id, version, run FROM kern_runs WHERE session_id = ?1 ORDER BY created_seq";
+SELECT run_id, version, run, created_seq, created_at_ms, updated_at_ms
+FROM kern_runs WHERE session_id = ?1 ORDER BY created_seq";
 
 const SELECT_USER: &str = "
-SELECT run_id, version, run FROM kern_runs WHERE user_id = ?1 ORDER BY created_seq";
+SELECT run_id, version, run, created_seq, created_at_ms, updated_at_ms
+FROM kern_runs WHERE user_id = ?1 ORDER BY created_seq";
+
+const DELETE_RUN: &str = "DELETE FROM kern_runs WHERE run_id = ?1";
+
+const PURGE: &str = "
+DELETE FROM kern_runs
+WHERE (status IN ('completed', 'turn_limit_reached', 'failed') AND updated_at_ms < ?1)
+   OR (?2 IS NOT NULL AND status = 'paused' AND updated_at_ms < ?2)";
+
+/// The claimable runs at `?1` (now, in Unix ms), before the filter's conditions. The `IN` comes
+/// first so the status index narrows the look-up to waiting runs (finished ones are most rows).
+const CLAIMABLE: &str = "
+status IN ('paused', 'running')
+AND ((status = 'paused' AND (lease_expires_ms IS NULL OR lease_expires_ms <= ?1))
+     OR (status = 'running' AND lease_expires_ms <= ?1))";
 
 /// Runs kept in a SQLite file: the store for continuing a run in another process.
 ///
@@ -221,15 +258,28 @@ fn prepare(conn: &mut Connection, location: &str) -> Result<()> {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(CREATE_TABLES)?;
+        // A new file starts at layout 1 and is upgraded like an old one: one path for both.
         tx.execute(
-            "INSERT OR IGNORE INTO kern_meta (key, value) VALUES ('layout_version', ?1)",
-            [LAYOUT_VERSION],
+            "INSERT OR IGNORE INTO kern_meta (key, value) VALUES ('layout_version', 1)",
+            [],
         )?;
-        let layout: i64 = tx.query_row(
+        let mut layout: i64 = tx.query_row(
             "SELECT value FROM kern_meta WHERE key = 'layout_version'",
             [],
             |row| row.get(0),
         )?;
+        while (1..LAYOUT_VERSION).contains(&layout) {
+            let index = usize::try_from(layout - 1).unwrap_or(usize::MAX);
+            tx.execute_batch(UPGRADES[index])?;
+            layout += 1;
+            if layout == 2 {
+                fill_fleet_columns(&tx)?;
+            }
+            tx.execute(
+                "UPDATE kern_meta SET value = ?1 WHERE key = 'layout_version'",
+                [layout],
+            )?;
+        }
         tx.commit()?;
         Ok((mode, layout))
     };
@@ -247,6 +297,85 @@ fn prepare(conn: &mut Connection, location: &str) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// Fills the columns layout 2 added for the runs of an older file that has runs which wait: the
+/// tools they wait on and their lease. A row that does not decode keeps them empty (reading it
+/// reports it as corrupt).
+fn fill_fleet_columns(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let rows: Vec<(String, Vec<u8>)> = tx
+        .prepare("SELECT run_id, run FROM kern_runs WHERE status IN ('paused', 'running')")?
+        .query_map([], |row| {
+            let data = match row.get_ref(1)? {
+                ValueRef::Text(bytes) | ValueRef::Blob(bytes) => bytes.to_vec(),
+                _ => Vec::new(),
+            };
+            Ok((row.get::<_, String>(0)?, data))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update = tx
+        .prepare("UPDATE kern_runs SET tool_names = ?2, lease_expires_ms = ?3 WHERE run_id = ?1")?;
+    for (run_id, data) in rows {
+        if let Ok(run) = codec::decode_run(&run_id, &data) {
+            update.execute(params![
+                run_id,
+                tool_names_text(&run),
+                codec::lease_expiry_ms(&run)
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+/// The tools a run waits on as the `tool_names` column holds them: each between spaces
+/// (tool names have none), so ` name ` finds one.
+fn tool_names_text(run: &RunOutput) -> String {
+    let names = codec::tool_names(run);
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(" {} ", names.join(" "))
+    }
+}
+
+/// Appends the conditions of `filter` to `sql` (a query with a `WHERE` already), with their
+/// values to `values`. `None` when nothing can match (a tool name with a space: no tool has
+/// one).
+fn push_filter(filter: &RunFilter, sql: &mut String, values: &mut Vec<Value>) -> Option<()> {
+    let mut push = |condition: &str, value: Value| {
+        values.push(value);
+        sql.push_str(&format!(" AND {condition} ?{}", values.len()));
+    };
+    if let Some(status) = filter.status {
+        push(
+            "status =",
+            Value::Text(codec::status_text(status).to_owned()),
+        );
+    }
+    if let Some(user) = &filter.user_id {
+        push("user_id =", Value::Text(user.clone()));
+    }
+    if let Some(session) = &filter.session_id {
+        push("session_id =", Value::Text(session.clone()));
+    }
+    if let Some(before) = filter.updated_before {
+        push(
+            "updated_at_ms <",
+            Value::Integer(ms_i64(fleet::millis(before))),
+        );
+    }
+    if let Some(tool) = &filter.tool_name {
+        if tool.contains(' ') {
+            return None;
+        }
+        values.push(Value::Text(format!(" {tool} ")));
+        sql.push_str(&format!(" AND instr(tool_names, ?{}) > 0", values.len()));
+    }
+    Some(())
+}
+
+fn ms_i64(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX)
 }
 
 /// The connection thread: one job after the other until every clone of the store is gone.
@@ -280,25 +409,46 @@ struct Columns {
     run_id: String,
     session_id: String,
     user_id: Option<String>,
-    status: String,
+    status: &'static str,
     schema_version: u32,
     json: String,
+    lease_expires_ms: Option<i64>,
+    tool_names: String,
 }
 
 impl Columns {
     fn of(run: &RunOutput) -> Result<Self> {
-        let status = match serde_json::to_value(run.status) {
-            Ok(serde_json::Value::String(status)) => status,
-            _ => run.status.to_string(),
-        };
         Ok(Columns {
             run_id: run.run_id.clone(),
             session_id: run.session_id.clone(),
             user_id: run.user_id.clone(),
-            status,
+            status: codec::status_text(run.status),
             schema_version: run.schema_version,
             json: codec::encode_run(run)?,
+            lease_expires_ms: codec::lease_expiry_ms(run),
+            tool_names: tool_names_text(run),
         })
+    }
+
+    /// Replaces the run at `expected` version inside `tx`; how many rows changed (0 or 1).
+    fn update(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        expected: i64,
+        now: i64,
+    ) -> rusqlite::Result<usize> {
+        tx.prepare_cached(UPDATE_RUN)?.execute(params![
+            self.run_id,
+            self.session_id,
+            self.user_id,
+            self.status,
+            self.schema_version,
+            now,
+            self.json,
+            expected,
+            self.lease_expires_ms,
+            self.tool_names,
+        ])
     }
 }
 
@@ -307,6 +457,9 @@ struct RawRow {
     run_id: String,
     version: std::result::Result<u64, String>,
     run: std::result::Result<Vec<u8>, String>,
+    seq: u64,
+    created_at_ms: u64,
+    updated_at_ms: u64,
 }
 
 impl RawRow {
@@ -325,10 +478,19 @@ impl RawRow {
             ValueRef::Text(bytes) | ValueRef::Blob(bytes) => Ok(bytes.to_vec()),
             other => Err(format!("its data is a {} value", other.data_type())),
         };
+        let number = |i: usize| -> rusqlite::Result<u64> {
+            Ok(match row.get_ref(i)? {
+                ValueRef::Integer(n) => u64::try_from(n).unwrap_or(0),
+                _ => 0,
+            })
+        };
         Ok(RawRow {
             run_id,
             version,
             run,
+            seq: number(3)?,
+            created_at_ms: number(4)?,
+            updated_at_ms: number(5)?,
         })
     }
 
@@ -340,7 +502,12 @@ impl RawRow {
             .run
             .map_err(|reason| codec::corrupt(&self.run_id, reason))?;
         let run = codec::decode_run(&self.run_id, &data)?;
-        Ok(StoredRun { run, version })
+        Ok(StoredRun {
+            run,
+            version,
+            created_at: fleet::from_millis(self.created_at_ms),
+            updated_at: fleet::from_millis(self.updated_at_ms),
+        })
     }
 }
 
@@ -386,6 +553,8 @@ impl RunStore for SqliteStore {
                 columns.schema_version,
                 now_ms(),
                 columns.json,
+                columns.lease_expires_ms,
+                columns.tool_names,
             ])?;
             tx.commit()?;
             Ok(if inserted == 1 {
@@ -411,16 +580,7 @@ impl RunStore for SqliteStore {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             // A version beyond what SQLite stores matches no row: a conflict, like any other.
             let changed = match i64::try_from(expected_version) {
-                Ok(expected) => tx.prepare_cached(UPDATE_RUN)?.execute(params![
-                    columns.run_id,
-                    columns.session_id,
-                    columns.user_id,
-                    columns.status,
-                    columns.schema_version,
-                    now_ms(),
-                    columns.json,
-                    expected,
-                ])?,
+                Ok(expected) => columns.update(&tx, expected, now_ms())?,
                 Err(_) => 0,
             };
             let result = if changed == 1 {
@@ -467,6 +627,114 @@ impl RunStore for SqliteStore {
                 None => Some("no user".to_owned()),
             },
             "user",
+        )
+    }
+
+    fn list_runs<'a>(
+        &'a self,
+        filter: &'a RunFilter,
+        page: &'a PageRequest,
+    ) -> BoxFuture<'a, Result<RunPage>> {
+        let after = match page.after_seq() {
+            Ok(after) => after,
+            Err(error) => return futures::future::ready(Err(error)).boxed(),
+        };
+        let limit = page.effective_limit();
+        let mut sql = format!("SELECT {ROW} FROM kern_runs WHERE created_seq > ?1");
+        let mut values = vec![Value::Integer(ms_i64(after))];
+        if push_filter(filter, &mut sql, &mut values).is_none() {
+            return futures::future::ready(Ok(RunPage::of(Vec::new(), limit))).boxed();
+        }
+        values.push(Value::Integer(ms_i64(limit as u64 + 1)));
+        sql.push_str(&format!(" ORDER BY created_seq LIMIT ?{}", values.len()));
+        let read = self.call("list runs".to_owned(), move |conn| {
+            let mut statement = conn.prepare_cached(&sql)?;
+            let rows = statement
+                .query_map(params_from_iter(values), RawRow::read)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Ok(rows))
+        });
+        async move {
+            let found = read
+                .await?
+                .into_iter()
+                .map(|raw| {
+                    let seq = raw.seq;
+                    raw.decode().map(|stored| (seq, stored))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(RunPage::of(found, limit))
+        }
+        .boxed()
+    }
+
+    fn delete<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<bool>> {
+        let id = run_id.to_owned();
+        self.call(format!("delete run `{run_id}`"), move |conn| {
+            let deleted = conn.prepare_cached(DELETE_RUN)?.execute([&id])?;
+            Ok(Ok(deleted == 1))
+        })
+    }
+
+    fn purge<'a>(&'a self, policy: &'a Retention) -> BoxFuture<'a, Result<u64>> {
+        let (finished, paused) = policy.cutoffs_ms(SystemTime::now());
+        self.call("purge runs".to_owned(), move |conn| {
+            let deleted = conn
+                .prepare_cached(PURGE)?
+                .execute(params![ms_i64(finished), paused.map(ms_i64)])?;
+            Ok(Ok(deleted as u64))
+        })
+    }
+
+    fn claim<'a>(&'a self, request: &'a ClaimRequest) -> BoxFuture<'a, Result<Option<StoredRun>>> {
+        let request = request.clone();
+        let now = SystemTime::now();
+        let now_ms = ms_i64(fleet::millis(now));
+        let mut sql = format!("SELECT {ROW} FROM kern_runs WHERE {CLAIMABLE}");
+        let mut values = vec![Value::Integer(now_ms)];
+        if push_filter(&request.candidates(), &mut sql, &mut values).is_none() {
+            return futures::future::ready(Ok(None)).boxed();
+        }
+        sql.push_str(" ORDER BY created_seq LIMIT 1");
+        self.call(
+            format!("claim a run for `{}`", request.worker),
+            move |conn| {
+                // IMMEDIATE: the write lock is taken before the look-up, so two claimers (of any
+                // process) cannot pick the same run.
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let raw = tx
+                    .prepare_cached(&sql)?
+                    .query_row(params_from_iter(values), RawRow::read)
+                    .optional()?;
+                let Some(raw) = raw else {
+                    return Ok(Ok(None));
+                };
+                let stored = match raw.decode() {
+                    Ok(stored) => stored,
+                    Err(error) => return Ok(Err(error)),
+                };
+                let run =
+                    fleet::claimed(stored.run, &request, now, crate::agent::id::new_pause_id());
+                let columns = match Columns::of(&run) {
+                    Ok(columns) => columns,
+                    Err(error) => return Ok(Err(error)),
+                };
+                let expected = ms_i64(stored.version);
+                if columns.update(&tx, expected, now_ms)? != 1 {
+                    return Ok(Err(Error::Conflict {
+                        run_id: run.run_id,
+                        expected: stored.version,
+                        found: 0,
+                    }));
+                }
+                tx.commit()?;
+                Ok(Ok(Some(StoredRun {
+                    run,
+                    version: stored.version + 1,
+                    created_at: stored.created_at,
+                    updated_at: fleet::from_millis(fleet::millis(now)),
+                })))
+            },
         )
     }
 }
@@ -719,9 +987,89 @@ mod tests {
         store.create(&run).await.unwrap();
         drop(store);
         let store = SqliteStore::open(&path).await.unwrap();
-        assert_eq!(
-            store.load("kept").await.unwrap(),
-            StoredRun { run, version: 1 }
+        let stored = store.load("kept").await.unwrap();
+        assert_eq!((stored.run, stored.version), (run, 1));
+    }
+
+    #[tokio::test]
+    async fn a_file_of_layout_1_is_upgraded_and_its_waiting_runs_are_found_by_tool() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let run = paused_run("old-pause", "s");
+        {
+            // A file as kern wrote it before layout 2.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(CREATE_TABLES).unwrap();
+            conn.execute(
+                "INSERT INTO kern_meta (key, value) VALUES ('layout_version', 1)",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO kern_runs (run_id, session_id, user_id, status, schema_version, \
+                 version, created_seq, created_at_ms, updated_at_ms, run) \
+                 VALUES ('old-pause', 's', NULL, 'paused', 2, 1, 1, 1000, 1000, ?1)",
+                [codec::encode_run(&run).unwrap()],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).await.unwrap();
+        let layout: i64 = Connection::open(&path)
+            .unwrap()
+            .query_row(
+                "SELECT value FROM kern_meta WHERE key = 'layout_version'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(layout, LAYOUT_VERSION);
+        let page = store
+            .list_runs(
+                &RunFilter::paused().tool("execute_shell_command"),
+                &PageRequest::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(page.runs.len(), 1, "the old run's tools were filled in");
+        assert_eq!(page.runs[0].run, run);
+        assert_eq!(page.runs[0].created_at, fleet::from_millis(1000));
+        let request = ClaimRequest::new("w", Duration::from_secs(60))
+            .filter(RunFilter::default().tool("execute_shell_command"));
+        let claimed = store.claim(&request).await.unwrap().unwrap();
+        assert_eq!(claimed.run.run_id, "old-pause");
+        // Reopening the upgraded file changes nothing.
+        drop(store);
+        let store = SqliteStore::open(&path).await.unwrap();
+        assert_eq!(store.load("old-pause").await.unwrap(), claimed);
+    }
+
+    #[tokio::test]
+    async fn listings_and_claims_use_the_status_index() {
+        let (_dir, path, store) = file_store().await;
+        store.create(&paused_run("r", "s")).await.unwrap();
+        let conn = Connection::open(&path).unwrap();
+        let plan = |sql: &str| -> String {
+            let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let rows = statement
+                .query_map([], |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .unwrap();
+            rows.join("; ")
+        };
+        let listing = plan(&format!(
+            "SELECT {ROW} FROM kern_runs WHERE created_seq > 0 AND status = 'paused' \
+             ORDER BY created_seq LIMIT 101"
+        ));
+        assert!(listing.contains("kern_runs_by_status"), "{listing}");
+        let claim = plan(&format!(
+            "SELECT {ROW} FROM kern_runs WHERE {} ORDER BY created_seq LIMIT 1",
+            CLAIMABLE.replace("?1", "0")
+        ));
+        assert!(
+            claim.contains("USING INDEX kern_runs_by_status")
+                || claim.contains("USING INDEX kern_runs_by_lease"),
+            "{claim}"
         );
     }
 
