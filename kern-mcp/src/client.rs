@@ -131,6 +131,9 @@ fn command_line(command: &tokio::process::Command) -> String {
         .join(" ")
 }
 
+/// The host's choice of mode by tool name ([`McpTools::with_modes`]).
+type ModeOf = Box<dyn Fn(&str) -> ExecutionMode + Send + Sync>;
+
 /// The tools of one MCP server, ready to add to an agent (`.tool(mcp_tools)`: it is
 /// [`IntoTools`]), with the execution mode the host chose for each.
 ///
@@ -167,7 +170,7 @@ fn command_line(command: &tokio::process::Command) -> String {
 pub struct McpTools {
     session: McpSession,
     tools: Vec<ToolDefinition>,
-    mode_of: Option<Box<dyn Fn(&str) -> ExecutionMode + Send + Sync>>,
+    mode_of: Option<ModeOf>,
     modes: Vec<(String, ExecutionMode)>,
     exclude: Vec<String>,
 }
