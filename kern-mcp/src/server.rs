@@ -42,13 +42,13 @@ use crate::McpError;
 /// /// # Arguments
 /// /// * `a` - The first
 /// /// * `b` - The second
-/// #[tool]
+/// #[tool(crate = "kern_core")]
 /// fn add(a: i64, b: i64) -> String {
 ///     (a + b).to_string()
 /// }
 ///
 /// /// Deletes everything.
-/// #[tool(requires_confirmation)]
+/// #[tool(crate = "kern_core", requires_confirmation)]
 /// fn wipe() -> String {
 ///     "wiped".into()
 /// }
@@ -166,7 +166,7 @@ impl McpServer {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// /// Says hello.
-    /// #[kern_macros::tool]
+    /// #[kern_macros::tool(crate = "kern_core")]
     /// fn hello() -> String { "hello".into() }
     ///
     /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
