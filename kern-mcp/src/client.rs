@@ -243,7 +243,10 @@ impl McpTools {
 
     /// Chooses the mode of every tool by its name. Modes given by name
     /// ([`external`](Self::external), …) take precedence, whichever comes first.
-    pub fn with_modes(mut self, mode_of: impl Fn(&str) -> ExecutionMode + Send + Sync + 'static) -> Self {
+    pub fn with_modes(
+        mut self,
+        mode_of: impl Fn(&str) -> ExecutionMode + Send + Sync + 'static,
+    ) -> Self {
         self.mode_of = Some(Box::new(mode_of));
         self
     }
@@ -324,7 +327,11 @@ impl IntoTools for McpTools {
                 .iter()
                 .filter(|t| !self.exclude.iter().any(|e| *e == t.name))
                 .map(|t| {
-                    let mode = self.mode_of.as_ref().map(|f| f(&t.name)).unwrap_or_default();
+                    let mode = self
+                        .mode_of
+                        .as_ref()
+                        .map(|f| f(&t.name))
+                        .unwrap_or_default();
                     McpTool {
                         definition: t.clone().with_mode(mode),
                         session: self.session.clone(),

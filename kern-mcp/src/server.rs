@@ -196,8 +196,16 @@ impl McpServer {
         Ok(McpHttpServer { addr, cancel, task })
     }
 
-    async fn call(&self, request: CallToolRequestParams, id: String) -> Result<CallToolResult, rmcp::ErrorData> {
-        let Some(tool) = self.tools.iter().find(|t| t.definition().name == request.name) else {
+    async fn call(
+        &self,
+        request: CallToolRequestParams,
+        id: String,
+    ) -> Result<CallToolResult, rmcp::ErrorData> {
+        let Some(tool) = self
+            .tools
+            .iter()
+            .find(|t| t.definition().name == request.name)
+        else {
             return Err(rmcp::ErrorData::invalid_params(
                 format!("there is no tool `{}`", request.name),
                 None,

@@ -30,12 +30,21 @@ async fn lists_and_calls_kern_tools_over_http() {
     assert_eq!(add.mode, ExecutionMode::Internal);
 
     let session = tools.session();
-    assert_eq!(session.call("add", json!({"a": 2, "b": 3})).await.unwrap(), "5");
-    let failed = session.call("divide", json!({"a": 1, "b": 0})).await.unwrap_err();
+    assert_eq!(
+        session.call("add", json!({"a": 2, "b": 3})).await.unwrap(),
+        "5"
+    );
+    let failed = session
+        .call("divide", json!({"a": 1, "b": 0}))
+        .await
+        .unwrap_err();
     assert_eq!(failed.kind(), ToolErrorKind::Failed);
     assert_eq!(failed.message(), "division by zero");
     // Arguments kern's tool refuses come back as a tool error naming them.
-    let invalid = session.call("add", json!({"a": "two", "b": 3})).await.unwrap_err();
+    let invalid = session
+        .call("add", json!({"a": "two", "b": 3}))
+        .await
+        .unwrap_err();
     assert!(invalid.message().contains("invalid arguments"), "{invalid}");
     // Not an object: refused before anything is sent.
     let not_object = session.call("add", json!([1, 2])).await.unwrap_err();
@@ -60,7 +69,13 @@ async fn serves_over_a_stdio_pair() {
     let tools = client.list_all_tools().await.unwrap();
     assert_eq!(tools.len(), 2);
     assert_eq!(
-        client.peer_info().unwrap().server_info.as_ref().unwrap().name,
+        client
+            .peer_info()
+            .unwrap()
+            .server_info
+            .as_ref()
+            .unwrap()
+            .name,
         "kern",
         "the server names itself"
     );
@@ -80,7 +95,10 @@ async fn serves_over_a_stdio_pair() {
 #[tokio::test]
 async fn an_internal_mcp_tool_runs_on_the_server_in_the_run() {
     let http = serve_calculator(100).await;
-    let tools = McpTools::connect_http(http.url()).await.unwrap().exclude(["divide"]);
+    let tools = McpTools::connect_http(http.url())
+        .await
+        .unwrap()
+        .exclude(["divide"]);
     let agent = agent_calling(tools, "add", json!({"a": 1, "b": 2}));
     let run = agent.run("add").await.unwrap();
     assert_eq!(run.status, RunStatus::Completed);
@@ -92,7 +110,10 @@ async fn an_internal_mcp_tool_runs_on_the_server_in_the_run() {
 #[tokio::test]
 async fn an_external_mcp_tool_pauses_and_takes_the_hosts_result() {
     let http = serve_calculator(100).await;
-    let tools = McpTools::connect_http(http.url()).await.unwrap().external(["add"]);
+    let tools = McpTools::connect_http(http.url())
+        .await
+        .unwrap()
+        .external(["add"]);
     let agent = agent_calling(tools, "add", json!({"a": 1, "b": 2}));
     let mut run = agent.run("add").await.unwrap();
     assert!(run.is_paused());
@@ -100,7 +121,10 @@ async fn an_external_mcp_tool_pauses_and_takes_the_hosts_result() {
     assert!(req.is_external_tool_execution());
     assert_eq!(req.tool_execution.tool_args, json!({"a": 1, "b": 2}));
     req.set_external_execution_result("3 (by the host)");
-    let run = agent.continue_run(&run.run_id, &run.requirements).await.unwrap();
+    let run = agent
+        .continue_run(&run.run_id, &run.requirements)
+        .await
+        .unwrap();
     assert_eq!(run.status, RunStatus::Completed);
     assert_eq!(only_result(&run), ("3 (by the host)", false));
     http.shutdown().await;
@@ -123,7 +147,10 @@ async fn a_confirmed_mcp_tool_runs_on_the_server_and_a_rejected_one_does_not() {
         } else {
             req.reject("not now");
         }
-        let run = agent.continue_run(&run.run_id, &run.requirements).await.unwrap();
+        let run = agent
+            .continue_run(&run.run_id, &run.requirements)
+            .await
+            .unwrap();
         let (result, is_error) = only_result(&run);
         if confirm {
             assert_eq!((result, is_error), ("103", false));
@@ -149,7 +176,10 @@ async fn a_user_input_mcp_tool_pauses_for_its_fields_then_runs_with_them() {
     assert_eq!(fields[0].name, "b");
     assert_eq!(fields[0].description.as_deref(), Some("The second"));
     assert!(req.set_user_input("b", 41));
-    let run = agent.continue_run(&run.run_id, &run.requirements).await.unwrap();
+    let run = agent
+        .continue_run(&run.run_id, &run.requirements)
+        .await
+        .unwrap();
     assert_eq!(only_result(&run), ("142", false));
     http.shutdown().await;
 }
@@ -163,11 +193,17 @@ async fn with_modes_chooses_by_name_and_named_modes_win() {
         .external(["divide"])
         .with_modes(|_| ExecutionMode::RequiresConfirmation);
     let modes: Vec<_> = tools.definitions().into_iter().map(|d| d.mode).collect();
-    assert_eq!(modes, [ExecutionMode::RequiresConfirmation, ExecutionMode::External]);
+    assert_eq!(
+        modes,
+        [ExecutionMode::RequiresConfirmation, ExecutionMode::External]
+    );
     let mut out = Vec::new();
     tools.into_tools(&mut out).unwrap();
     let modes: Vec<_> = out.iter().map(|t| t.definition().mode.clone()).collect();
-    assert_eq!(modes, [ExecutionMode::RequiresConfirmation, ExecutionMode::External]);
+    assert_eq!(
+        modes,
+        [ExecutionMode::RequiresConfirmation, ExecutionMode::External]
+    );
     http.shutdown().await;
 }
 
@@ -178,7 +214,10 @@ async fn unknown_names_and_fields_are_config_errors() {
     let cases = [
         (connect().await.unwrap().external(["sqrt"]), "sqrt"),
         (connect().await.unwrap().exclude(["sqrt"]), "sqrt"),
-        (connect().await.unwrap().requires_user_input("add", ["c"]), "`c`"),
+        (
+            connect().await.unwrap().requires_user_input("add", ["c"]),
+            "`c`",
+        ),
     ];
     for (tools, named) in cases {
         let mut out = Vec::new();
