@@ -33,7 +33,7 @@ use serde_json::{Map, Value};
 pub struct Elicitation {
     /// What the server asks, for the user.
     pub message: String,
-    /// The fields asked for, with their descriptions (a property's `description`, else its
+    /// The fields asked for, in name order, with their descriptions (a property's `description`, else its
     /// `title`); the handler fills in their values.
     pub fields: Vec<UserInputField>,
     /// The fields the server requires.
@@ -73,9 +73,11 @@ impl Elicitation {
     ///     "required": ["name"]
     /// });
     /// let request = Elicitation::from_schema("Who are you?", schema);
-    /// assert_eq!(request.fields[0].name, "name");
-    /// assert_eq!(request.fields[0].description.as_deref(), Some("Your name"));
-    /// assert_eq!(request.fields[1].description.as_deref(), Some("Age"));
+    /// // Fields in name order.
+    /// assert_eq!(request.fields[0].name, "age");
+    /// assert_eq!(request.fields[0].description.as_deref(), Some("Age"));
+    /// assert_eq!(request.fields[1].name, "name");
+    /// assert_eq!(request.fields[1].description.as_deref(), Some("Your name"));
     /// assert_eq!(request.required, ["name"]);
     /// ```
     pub fn from_schema(message: impl Into<String>, schema: Value) -> Self {
