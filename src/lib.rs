@@ -145,6 +145,11 @@ pub use kern_core::__private::schemars;
 pub use kern_core::__private::serde;
 /// serde_json, as kern uses it (tool arguments are `kern::serde_json::Value`s).
 pub use kern_core::__private::serde_json;
+/// MCP both ways (the `kern-mcp` crate, `mcp` feature): an MCP server's tools as kern tools with
+/// the host's execution modes ([`McpTools`](mcp::McpTools)), and kern tools served over MCP
+/// ([`McpServer`](mcp::McpServer)).
+#[cfg(feature = "mcp")]
+pub use kern_mcp as mcp;
 /// Ready toolkits: [`ShellTools`](toolkits::ShellTools), [`FileTools`](toolkits::FileTools),
 /// [`HttpTools`](toolkits::HttpTools) (the `kern-toolkit` crate).
 #[cfg(feature = "toolkits")]
