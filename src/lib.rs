@@ -161,13 +161,13 @@ pub mod prelude {
     pub use kern_core::PostgresStore;
     #[cfg(feature = "sqlite")]
     pub use kern_core::SqliteStore;
-    #[cfg(feature = "providers")]
-    pub use kern_core::{Anthropic, OpenAiChat, OpenAiResponses};
     pub use kern_core::{
         Agent, ExecutionMode, FunctionModel, IntoToolkit, IntoTools, Message, Model, Requirement,
         RunEvent, RunInput, RunOutput, RunStatus, RunStore, TestModel, Tool, ToolContext,
         ToolDefinition, ToolError, ToolExecution, ToolExecutor, ToolResult,
     };
+    #[cfg(feature = "providers")]
+    pub use kern_core::{Anthropic, OpenAiChat, OpenAiResponses};
     pub use kern_macros::{Toolkit, tool, toolkit_methods};
 }
 

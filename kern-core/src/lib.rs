@@ -23,11 +23,11 @@ pub mod toolkit;
 pub use agent::{Agent, AgentBuilder, RunEvent, RunInput, RunStream, ToolExecutor};
 pub use error::{Error, Result};
 pub use message::{Message, ToolCall};
+#[cfg(feature = "providers")]
+pub use model::{Anthropic, OpenAiChat, OpenAiResponses};
 pub use model::{
     FunctionModel, Model, ModelError, ModelEvent, ModelRequest, ModelResponse, TestModel, Usage,
 };
-#[cfg(feature = "providers")]
-pub use model::{Anthropic, OpenAiChat, OpenAiResponses};
 pub use modes::{WithModes, with_modes};
 pub use requirement::{Confirmation, Requirement, RequirementKind, ToolExecution, UserInputField};
 pub use run::{InFlightCall, MIN_SCHEMA_VERSION, Metrics, RunOutput, RunStatus, SCHEMA_VERSION};
