@@ -1,6 +1,9 @@
 //! Continuing a pause: validation before any change, the claim, the resolutions, the executor,
 //! streaming and the blocking facade.
 
+#[macro_use]
+#[path = "common/delegate.rs"]
+mod delegate;
 mod common;
 
 use std::sync::Arc;
@@ -262,34 +265,7 @@ impl RunStore for RacingStore {
     fn update<'a>(&'a self, run: &'a RunOutput, v: u64) -> BoxFuture<'a, kern_core::Result<u64>> {
         self.inner.update(run, v)
     }
-    fn session_runs<'a>(&'a self, s: &'a str) -> BoxFuture<'a, kern_core::Result<Vec<RunOutput>>> {
-        self.inner.session_runs(s)
-    }
-    fn user_runs<'a>(&'a self, u: &'a str) -> BoxFuture<'a, kern_core::Result<Vec<RunOutput>>> {
-        self.inner.user_runs(u)
-    }
-    fn list_runs<'a>(
-        &'a self,
-        filter: &'a kern_core::store::RunFilter,
-        page: &'a kern_core::store::PageRequest,
-    ) -> BoxFuture<'a, kern_core::Result<kern_core::store::RunPage>> {
-        self.inner.list_runs(filter, page)
-    }
-    fn delete<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, kern_core::Result<bool>> {
-        self.inner.delete(run_id)
-    }
-    fn purge<'a>(
-        &'a self,
-        policy: &'a kern_core::store::Retention,
-    ) -> BoxFuture<'a, kern_core::Result<u64>> {
-        self.inner.purge(policy)
-    }
-    fn claim<'a>(
-        &'a self,
-        request: &'a kern_core::store::ClaimRequest,
-    ) -> BoxFuture<'a, kern_core::Result<Option<StoredRun>>> {
-        self.inner.claim(request)
-    }
+    delegate_to_inner!();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

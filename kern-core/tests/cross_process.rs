@@ -7,6 +7,9 @@
 //! test (`--exact`), finds `KERN_XP_ROLE` in its environment and plays that role instead.
 #![cfg(all(unix, feature = "sqlite"))]
 
+#[macro_use]
+#[path = "common/delegate.rs"]
+mod delegate;
 #[path = "common/worker.rs"]
 mod worker;
 
@@ -163,40 +166,7 @@ impl kern_core::RunStore for StallingStore {
         self.stall(run);
         self.inner.update(run, expected_version)
     }
-    fn session_runs<'a>(
-        &'a self,
-        session_id: &'a str,
-    ) -> BoxFuture<'a, kern_core::Result<Vec<RunOutput>>> {
-        self.inner.session_runs(session_id)
-    }
-    fn user_runs<'a>(
-        &'a self,
-        user_id: &'a str,
-    ) -> BoxFuture<'a, kern_core::Result<Vec<RunOutput>>> {
-        self.inner.user_runs(user_id)
-    }
-    fn list_runs<'a>(
-        &'a self,
-        filter: &'a kern_core::store::RunFilter,
-        page: &'a kern_core::store::PageRequest,
-    ) -> BoxFuture<'a, kern_core::Result<kern_core::store::RunPage>> {
-        self.inner.list_runs(filter, page)
-    }
-    fn delete<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, kern_core::Result<bool>> {
-        self.inner.delete(run_id)
-    }
-    fn purge<'a>(
-        &'a self,
-        policy: &'a kern_core::store::Retention,
-    ) -> BoxFuture<'a, kern_core::Result<u64>> {
-        self.inner.purge(policy)
-    }
-    fn claim<'a>(
-        &'a self,
-        request: &'a kern_core::store::ClaimRequest,
-    ) -> BoxFuture<'a, kern_core::Result<Option<StoredRun>>> {
-        self.inner.claim(request)
-    }
+    delegate_to_inner!();
 }
 
 async fn agent(dir: &Path) -> Agent {

@@ -40,6 +40,7 @@ const DIR: &str = "KERN_FLEET_DIR";
 /// The child's name: its worker name, and its output `<name>.out` in a race.
 const NAME: &str = "KERN_FLEET_NAME";
 /// The variable that names the test server.
+#[cfg(feature = "postgres")]
 const URL_VAR: &str = "KERN_TEST_POSTGRES_URL";
 
 /// Every execution of the external call appends `<run id> <pid>` here, synced.

@@ -3,6 +3,9 @@
 //! as they happen, continues that survive a dropped future, failed turns that can be retried,
 //! pauses that cannot be stored given back, refused requirements left with the host.
 
+#[macro_use]
+#[path = "common/delegate.rs"]
+mod delegate;
 mod common;
 
 use std::collections::HashSet;
@@ -909,40 +912,7 @@ impl RunStore for FlakyStore {
         }
         self.inner.update(run, expected_version)
     }
-    fn session_runs<'a>(
-        &'a self,
-        session_id: &'a str,
-    ) -> BoxFuture<'a, kern_core::Result<Vec<RunOutput>>> {
-        self.inner.session_runs(session_id)
-    }
-    fn user_runs<'a>(
-        &'a self,
-        user_id: &'a str,
-    ) -> BoxFuture<'a, kern_core::Result<Vec<RunOutput>>> {
-        self.inner.user_runs(user_id)
-    }
-    fn list_runs<'a>(
-        &'a self,
-        filter: &'a kern_core::store::RunFilter,
-        page: &'a kern_core::store::PageRequest,
-    ) -> BoxFuture<'a, kern_core::Result<kern_core::store::RunPage>> {
-        self.inner.list_runs(filter, page)
-    }
-    fn delete<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, kern_core::Result<bool>> {
-        self.inner.delete(run_id)
-    }
-    fn purge<'a>(
-        &'a self,
-        policy: &'a kern_core::store::Retention,
-    ) -> BoxFuture<'a, kern_core::Result<u64>> {
-        self.inner.purge(policy)
-    }
-    fn claim<'a>(
-        &'a self,
-        request: &'a kern_core::store::ClaimRequest,
-    ) -> BoxFuture<'a, kern_core::Result<Option<StoredRun>>> {
-        self.inner.claim(request)
-    }
+    delegate_to_inner!();
 }
 
 #[tokio::test]
