@@ -44,6 +44,14 @@ async fn main() -> kern::Result<()> {
                 );
                 // The host runs it: here through the tool's own entrypoint.
                 let out = execute_shell_command.entrypoint(&call.tool_args).await;
+                let command = call.tool_args["command"].as_str().unwrap_or_default();
+                match &out {
+                    Ok(text) => println!(
+                        "host ran `{command}`: {} lines of output, set as the call's result",
+                        text.lines().count()
+                    ),
+                    Err(error) => println!("host ran `{command}`, which failed: {error}"),
+                }
                 req.set_external_execution_result(out);
             }
         }

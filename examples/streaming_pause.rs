@@ -51,7 +51,13 @@ async fn main() -> kern::Result<()> {
     for req in run.active_requirements_mut() {
         let call = &req.tool_execution;
         println!("paused: `{}` with {}", call.tool_name, call.tool_args);
-        req.set_external_execution_result(execute_shell_command.entrypoint(&call.tool_args).await);
+        let out = execute_shell_command.entrypoint(&call.tool_args).await;
+        let command = call.tool_args["command"].as_str().unwrap_or_default();
+        match &out {
+            Ok(text) => println!("host ran `{command}`: {:?}", text.trim_end()),
+            Err(error) => println!("host ran `{command}`, which failed: {error}"),
+        }
+        req.set_external_execution_result(out);
     }
 
     let mut stream = agent.continue_run_stream(&run.run_id, &run.requirements);
@@ -72,7 +78,10 @@ async fn main() -> kern::Result<()> {
 
 fn print_event(event: &RunEvent) {
     match event {
-        RunEvent::RunStarted { run_id, .. } => println!("[started {run_id}]"),
+        RunEvent::RunStarted { run_id, .. } => println!("[started run {run_id}]"),
+        RunEvent::RunContinued {
+            run_id, pause_id, ..
+        } => println!("[run {run_id} continues from pause {pause_id}]"),
         RunEvent::ContentDelta(delta) => {
             print!("{delta}");
             let _ = std::io::stdout().flush();

@@ -646,7 +646,19 @@ async fn streaming_pauses_and_the_pause_can_be_continued_as_a_stream() {
         .map(|e| e.unwrap())
         .collect()
         .await;
-    assert!(matches!(&events[0], RunEvent::RunStarted { run_id, .. } if *run_id == paused.run_id));
+    // A continue is the same run going on, not a new one: it starts with `RunContinued`,
+    // naming the pause it answers, and no `RunStarted`.
+    assert!(
+        matches!(&events[0], RunEvent::RunContinued { run_id, session_id, pause_id }
+        if *run_id == paused.run_id
+            && *session_id == paused.session_id
+            && *pause_id == paused.pause_id)
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, RunEvent::RunStarted { .. }))
+    );
     assert!(content_deltas(&events).len() > 1);
     let deltas = content_deltas(&events).concat();
     let done = ended_completed(&events);

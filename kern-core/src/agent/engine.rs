@@ -121,7 +121,7 @@ pub(crate) async fn resume(
         );
         engine.run.status = RunStatus::Running;
         engine.run.requirements.clear();
-        engine.emit_started();
+        engine.emit_continued();
         let mut batch = Batch::default();
         for action in actions {
             match action {
@@ -183,7 +183,6 @@ pub(crate) async fn retry(
         );
         // The claim: a second retry of the same failure gets `Conflict`.
         engine.save().await?;
-        engine.emit_started();
         tracing::debug!(run_id = %engine.run.run_id, "failed run retried");
         engine.drive().await
     })
@@ -388,6 +387,17 @@ impl<'a> Engine<'a> {
             self.emit(RunEvent::RunStarted {
                 run_id: self.run.run_id.clone(),
                 session_id: self.run.session_id.clone(),
+            });
+        }
+    }
+
+    /// The first event of a continue: the run goes on from its pause.
+    fn emit_continued(&self) {
+        if self.events.is_some() {
+            self.emit(RunEvent::RunContinued {
+                run_id: self.run.run_id.clone(),
+                session_id: self.run.session_id.clone(),
+                pause_id: self.run.pause_id.clone(),
             });
         }
     }

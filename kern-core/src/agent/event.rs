@@ -17,12 +17,23 @@ use crate::run::RunOutput;
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum RunEvent {
-    /// The run started (or a continue of it did).
+    /// A new run started: the first event of a [`run_stream`](super::Agent::run_stream).
     RunStarted {
         /// The run.
         run_id: String,
         /// Its session.
         session_id: String,
+    },
+    /// A paused run went on: the first event of a
+    /// [`continue_run_stream`](super::Agent::continue_run_stream). It is the run that paused,
+    /// not a new one.
+    RunContinued {
+        /// The run.
+        run_id: String,
+        /// Its session.
+        session_id: String,
+        /// The pause this continue answers ([`RunOutput::pause_id`]).
+        pause_id: String,
     },
     /// A piece of the model's text.
     ContentDelta(String),
