@@ -59,6 +59,14 @@ CREATE INDEX kern_runs_by_tool ON {schema}kern_runs USING GIN (tool_names);
     },
 ];
 
+/// The table of the [`MIGRATIONS`] applied, by version.
+const MIGRATIONS_TABLE: &str = "
+CREATE TABLE IF NOT EXISTS {schema}kern_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+)";
+
 /// One step of [`MIGRATIONS`].
 struct Migration {
     version: i32,
@@ -389,15 +397,9 @@ impl PostgresStore {
                     .map_err(|e| self.error("create the schema", e))?;
             }
         }
-        tx.batch_execute(&format!(
-            "CREATE TABLE IF NOT EXISTS {prefix}kern_migrations (
-                 version    INTEGER PRIMARY KEY,
-                 name       TEXT NOT NULL,
-                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-             )"
-        ))
-        .await
-        .map_err(|e| self.error(what, e))?;
+        tx.batch_execute(&MIGRATIONS_TABLE.replace("{schema}", prefix))
+            .await
+            .map_err(|e| self.error(what, e))?;
         let applied: i32 = tx
             .query_one(
                 &format!("SELECT COALESCE(MAX(version), 0) FROM {prefix}kern_migrations"),
@@ -1182,6 +1184,74 @@ mod tests {
         let again = schema.store().await;
         assert_eq!(applied_migrations(&raw).await, all_migrations());
         assert_eq!(again.session_runs("s").await.unwrap(), runs);
+        schema.drop_schema().await;
+    }
+
+    #[tokio::test]
+    async fn tables_at_migration_1_are_migrated_and_their_waiting_runs_found_by_tool() {
+        let Some(schema) = TestSchema::new(
+            "tables_at_migration_1_are_migrated_and_their_waiting_runs_found_by_tool",
+        ) else {
+            return;
+        };
+        let waiting = paused_run("old-pause", "s");
+        let mut done = paused_run("old-done", "s");
+        done.status = crate::RunStatus::Completed;
+        done.requirements.clear();
+        {
+            // Tables as kern wrote them before migration 2, holding a paused and a finished run.
+            let raw = schema.raw().await;
+            raw.batch_execute(&format!("CREATE SCHEMA \"{}\"", schema.name))
+                .await
+                .unwrap();
+            raw.batch_execute(&MIGRATIONS_TABLE.replace("{schema}", ""))
+                .await
+                .unwrap();
+            raw.batch_execute(&MIGRATIONS[0].sql.replace("{schema}", ""))
+                .await
+                .unwrap();
+            raw.batch_execute(
+                "INSERT INTO kern_migrations (version, name) VALUES (1, 'kern_runs')",
+            )
+            .await
+            .unwrap();
+            for run in [&waiting, &done] {
+                raw.execute(
+                    "INSERT INTO kern_runs (run_id, session_id, status, schema_version, version, \
+                     created_at, updated_at, run) \
+                     VALUES ($1, 's', $2, 2, 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', $3)",
+                    &[&run.run_id, &codec::status_text(run.status), &codec::encode_run(run).unwrap()],
+                )
+                .await
+                .unwrap();
+            }
+        }
+        let store = schema.store().await;
+        let raw = schema.raw().await;
+        assert_eq!(applied_migrations(&raw).await, all_migrations());
+        let page = store
+            .list_runs(
+                &RunFilter::paused().tool("execute_shell_command"),
+                &PageRequest::default(),
+            )
+            .await
+            .unwrap();
+        let ids: Vec<&str> = page.runs.iter().map(|r| r.run.run_id.as_str()).collect();
+        assert_eq!(ids, ["old-pause"], "the waiting run's tools were filled in");
+        assert_eq!(page.runs[0].run, waiting);
+        let request = ClaimRequest::new("w", Duration::from_secs(60))
+            .filter(RunFilter::default().tool("execute_shell_command"));
+        let claimed = store.claim(&request).await.unwrap().unwrap();
+        assert_eq!(claimed.run.run_id, "old-pause");
+        assert!(
+            store.claim(&request).await.unwrap().is_none(),
+            "one run waits"
+        );
+        // Connecting again applies nothing again and keeps the claim.
+        let again = schema.store().await;
+        assert_eq!(applied_migrations(&raw).await, all_migrations());
+        assert_eq!(again.load("old-pause").await.unwrap(), claimed);
+        assert_eq!(again.load("old-done").await.unwrap().run, done);
         schema.drop_schema().await;
     }
 
