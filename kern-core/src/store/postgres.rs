@@ -57,6 +57,19 @@ CREATE INDEX kern_runs_by_updated ON {schema}kern_runs (status, updated_at);
 CREATE INDEX kern_runs_by_tool ON {schema}kern_runs USING GIN (tool_names);
 ",
     },
+    // The runs that wait, in creation order: what claims and inbox listings walk. The planner
+    // does not need fresh statistics to pick it: on a table whose statistics still say most
+    // runs are paused (a burst of pauses, drained before autovacuum's next ANALYZE), it walked
+    // the `created_seq` key instead, past every finished run, on each claim (17 ms at 20,000
+    // runs instead of 0.05 ms).
+    Migration {
+        version: 3,
+        name: "waiting_runs",
+        sql: "
+CREATE INDEX kern_runs_waiting ON {schema}kern_runs (created_seq)
+    WHERE status IN ('paused', 'running');
+",
+    },
 ];
 
 /// The table of the [`MIGRATIONS`] applied, by version.
@@ -245,13 +258,15 @@ type Params = Vec<Box<dyn ToSql + Sync + Send>>;
 /// Appends the conditions of `filter` to `sql` (a query with a `WHERE` already), with their
 /// values to `params`.
 fn push_filter(filter: &RunFilter, sql: &mut String, params: &mut Params) {
+    if let Some(status) = filter.status {
+        // A literal (the status is one of kern's names), not a parameter: the planner then
+        // knows a paused listing is within `kern_runs_waiting` even in a generic plan.
+        sql.push_str(&format!(" AND status = '{}'", codec::status_text(status)));
+    }
     let mut push = |condition: &str, value: Box<dyn ToSql + Sync + Send>| {
         params.push(value);
         sql.push_str(&format!(" AND {condition}${}", params.len()));
     };
-    if let Some(status) = filter.status {
-        push("status = ", Box::new(codec::status_text(status)));
-    }
     if let Some(user) = &filter.user_id {
         push("user_id = ", Box::new(user.clone()));
     }
@@ -366,6 +381,34 @@ impl PostgresStore {
         store.migrate(options.schema.as_deref(), &prefix).await?;
         tracing::debug!(location = %store.location, "PostgreSQL store connected");
         Ok(store)
+    }
+
+    /// The query of a claim at `now_ms`: the oldest claimable run that passes the request's
+    /// filter, locked. SKIP LOCKED: a run another claimer has locked is passed over, not
+    /// waited for, so claimers at once take different runs.
+    fn claim_query(&self, request: &ClaimRequest, now_ms: i64) -> (String, Params) {
+        let mut sql = format!(
+            "SELECT {ROW} FROM {} WHERE status IN ('paused', 'running') AND \
+             ((status = 'paused' AND (lease_expires_ms IS NULL OR lease_expires_ms <= $1)) \
+              OR (status = 'running' AND lease_expires_ms <= $1))",
+            self.sql.runs
+        );
+        let mut params: Params = vec![Box::new(now_ms)];
+        push_filter(&request.candidates(), &mut sql, &mut params);
+        sql.push_str(" ORDER BY created_seq LIMIT 1 FOR UPDATE SKIP LOCKED");
+        (sql, params)
+    }
+
+    /// The query of one page of a listing: one run more than the page holds, to know whether
+    /// another page follows.
+    fn list_query(&self, filter: &RunFilter, page: &PageRequest) -> Result<(String, Params)> {
+        let after = i64::try_from(page.after_seq()?).unwrap_or(i64::MAX);
+        let mut sql = format!("SELECT {ROW} FROM {} WHERE created_seq > $1", self.sql.runs);
+        let mut params: Params = vec![Box::new(after)];
+        push_filter(filter, &mut sql, &mut params);
+        params.push(Box::new(page.effective_limit() as i64 + 1));
+        sql.push_str(&format!(" ORDER BY created_seq LIMIT ${}", params.len()));
+        Ok((sql, params))
     }
 
     /// Applies the migrations this database lacks, in one transaction under
@@ -763,13 +806,8 @@ impl RunStore for PostgresStore {
         page: &'a PageRequest,
     ) -> BoxFuture<'a, Result<RunPage>> {
         async move {
-            let after = i64::try_from(page.after_seq()?).unwrap_or(i64::MAX);
             let limit = page.effective_limit();
-            let mut sql = format!("SELECT {ROW} FROM {} WHERE created_seq > $1", self.sql.runs);
-            let mut params: Params = vec![Box::new(after)];
-            push_filter(filter, &mut sql, &mut params);
-            params.push(Box::new(limit as i64 + 1));
-            sql.push_str(&format!(" ORDER BY created_seq LIMIT ${}", params.len()));
+            let (sql, params) = self.list_query(filter, page)?;
             let what = "list runs";
             let client = self.client().await?;
             let statement = client
@@ -844,18 +882,7 @@ impl RunStore for PostgresStore {
                 .and_then(|row| row.try_get(0))
                 .map_err(|e| self.error(&what, e))?;
             let now_ms = i64::try_from(fleet::millis(now)).unwrap_or(i64::MAX);
-            let mut sql = format!(
-                "SELECT {ROW} FROM {} WHERE status IN ('paused', 'running') AND \
-                 ((status = 'paused' AND (lease_expires_ms IS NULL OR lease_expires_ms <= $1)) \
-                  OR (status = 'running' AND lease_expires_ms <= $1))",
-                self.sql.runs
-            );
-            let mut params: Params = vec![Box::new(now_ms)];
-            push_filter(&request.candidates(), &mut sql, &mut params);
-            // The `IN` lets the status index narrow the look-up to waiting runs (finished ones
-            // are most rows). SKIP LOCKED: a run another claimer has locked is passed over, not waited for, so
-            // claimers at once take different runs.
-            sql.push_str(" ORDER BY created_seq LIMIT 1 FOR UPDATE SKIP LOCKED");
+            let (sql, params) = self.claim_query(request, now_ms);
             let statement = tx
                 .prepare_cached(&sql)
                 .await
@@ -1252,6 +1279,50 @@ mod tests {
         assert_eq!(applied_migrations(&raw).await, all_migrations());
         assert_eq!(again.load("old-pause").await.unwrap(), claimed);
         assert_eq!(again.load("old-done").await.unwrap().run, done);
+        schema.drop_schema().await;
+    }
+
+    #[tokio::test]
+    async fn claims_and_paused_listings_walk_the_waiting_runs_even_on_stale_statistics() {
+        let Some(schema) = TestSchema::new(
+            "claims_and_paused_listings_walk_the_waiting_runs_even_on_stale_statistics",
+        ) else {
+            return;
+        };
+        let store = schema.store().await;
+        let raw = schema.raw().await;
+        // 5,000 runs paused when the statistics were taken, all but ten of them finished since.
+        raw.batch_execute(
+            "INSERT INTO kern_runs (run_id, session_id, status, schema_version, version, run, \
+             tool_names) SELECT 'r' || g, 's' || g, 'paused', 3, 1, '{}', '{fetch}' \
+             FROM generate_series(1, 5000) g;
+             ANALYZE kern_runs;
+             UPDATE kern_runs SET status = 'completed', tool_names = '{}' \
+             WHERE created_seq <= 4990;",
+        )
+        .await
+        .unwrap();
+        let plan = async |(sql, params): (String, Params)| -> String {
+            let rows = raw
+                .query(&format!("EXPLAIN {sql}"), &param_refs(&params))
+                .await
+                .unwrap();
+            let lines: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+            lines.join("\n")
+        };
+        let claim = ClaimRequest::new("w", Duration::from_secs(60));
+        let tool_claim = claim.clone().filter(RunFilter::default().tool("fetch"));
+        for query in [
+            store.claim_query(&claim, 0),
+            store.claim_query(&tool_claim, 0),
+            store
+                .list_query(&RunFilter::paused(), &PageRequest::default())
+                .unwrap(),
+        ] {
+            let sql = query.0.clone();
+            let plan = plan(query).await;
+            assert!(plan.contains("kern_runs_waiting"), "{sql}\n{plan}");
+        }
         schema.drop_schema().await;
     }
 
